@@ -1,0 +1,12 @@
+//! The pure rules of liveupdate, shared by the PostgreSQL extension and the gateway.
+//!
+//! Nothing here touches a database or the network: the extension looks facts up and hands them to
+//! these functions, and the gateway uses the same validation to refuse bad requests before any
+//! database work. Keeping the rules here lets them be tested with plain `cargo test`.
+
+pub mod answer;
+pub mod plugin;
+pub mod policy;
+pub mod request;
+pub mod resolve;
+pub mod version;

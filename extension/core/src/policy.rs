@@ -1,0 +1,182 @@
+//! A channel's delivery rules (protocol.md §3.1, §3.2 step 7), checked against a device.
+
+use std::cmp::Ordering;
+
+use crate::answer::{Code, Refusal};
+use crate::request::{Platform, UpdateRequest};
+use crate::version::{self, Version};
+
+/// How far above the native version a channel may take a device (`disable_auto_update`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoUpdateLimit {
+    /// No bundle of a higher major than the native version.
+    Major,
+    /// No bundle of a higher major.minor than the native version.
+    Minor,
+    /// Only a higher patch of the native major.minor.
+    Patch,
+    /// The bundle's `min_update_version` must not be above the native version.
+    VersionNumber,
+    None,
+}
+
+impl AutoUpdateLimit {
+    pub fn parse(value: &str) -> Option<AutoUpdateLimit> {
+        match value {
+            "major" => Some(AutoUpdateLimit::Major),
+            "minor" => Some(AutoUpdateLimit::Minor),
+            "patch" => Some(AutoUpdateLimit::Patch),
+            "version_number" => Some(AutoUpdateLimit::VersionNumber),
+            "none" => Some(AutoUpdateLimit::None),
+            _ => None,
+        }
+    }
+}
+
+/// The channel a device resolved to, as the database holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelRules {
+    pub name: String,
+    /// The channel came from a per-device override, which bypasses the self-assignment rule.
+    pub via_override: bool,
+    pub public: bool,
+    pub allow_device_self_set: bool,
+    pub ios: bool,
+    pub android: bool,
+    pub electron: bool,
+    pub allow_emulator: bool,
+    pub allow_device: bool,
+    pub allow_dev: bool,
+    pub allow_prod: bool,
+    pub auto_update_limit: AutoUpdateLimit,
+    pub block_under_native: bool,
+}
+
+impl ChannelRules {
+    /// The defaults of a new channel (protocol.md §3.1).
+    pub fn with_defaults(name: &str) -> ChannelRules {
+        ChannelRules {
+            name: name.to_owned(),
+            via_override: false,
+            public: false,
+            allow_device_self_set: false,
+            ios: true,
+            android: true,
+            electron: true,
+            allow_emulator: true,
+            allow_device: true,
+            allow_dev: true,
+            allow_prod: true,
+            auto_update_limit: AutoUpdateLimit::Major,
+            block_under_native: true,
+        }
+    }
+
+    pub fn serves_platform(&self, platform: Platform) -> bool {
+        match platform {
+            Platform::Ios => self.ios,
+            Platform::Android => self.android,
+            Platform::Electron => self.electron,
+        }
+    }
+}
+
+/// What the channel points at: a bundle's version and `min_update_version`, or builtin.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetVersion<'a> {
+    Builtin,
+    Bundle { version: &'a Version, min_update_version: Option<&'a Version> },
+}
+
+impl TargetVersion<'_> {
+    fn name(&self) -> String {
+        match self {
+            TargetVersion::Builtin => "builtin".to_owned(),
+            TargetVersion::Bundle { version, .. } => version.to_string(),
+        }
+    }
+}
+
+/// Runs the channel checks in the reference backend's order; the first failing one decides.
+/// Version checks compare with the native `version_build`, never with the running bundle, and are
+/// skipped for a builtin target.
+pub fn check(channel: &ChannelRules, target: &TargetVersion<'_>, req: &UpdateRequest) -> Result<(), Refusal> {
+    let target_name = target.name();
+    let native = &req.version_build;
+    let native_text = native.to_string();
+    // `old` is the running bundle for device-state refusals, the native version for version limits.
+    let refuse_device = |code| {
+        Refusal::new(code).with("version", target_name.clone()).with("old", req.version_name.clone())
+    };
+    let refuse_version = |code| {
+        Refusal::new(code)
+            .with("major", true)
+            .with("version", target_name.clone())
+            .with("old", native_text.clone())
+    };
+
+    if !channel.serves_platform(req.platform) {
+        let code = match req.platform {
+            Platform::Ios => Code::DisabledPlatformIos,
+            Platform::Android => Code::DisabledPlatformAndroid,
+            Platform::Electron => Code::DisabledPlatformElectron,
+        };
+        return Err(refuse_device(code));
+    }
+    let bundle = match target {
+        TargetVersion::Bundle { version, min_update_version } => Some((*version, *min_update_version)),
+        TargetVersion::Builtin => None,
+    };
+    let limit = channel.auto_update_limit;
+    if let Some((version, _)) = bundle
+        && limit == AutoUpdateLimit::Major
+        && version.major > native.major
+    {
+        return Err(refuse_version(Code::DisableAutoUpdateToMajor));
+    }
+    if !channel.public && !channel.allow_device_self_set && !channel.via_override {
+        return Err(Refusal::new(Code::CannotUpdateViaPrivateChannel));
+    }
+    if let Some((version, min_update_version)) = bundle {
+        match limit {
+            AutoUpdateLimit::Minor if (version.major, version.minor) > (native.major, native.minor) => {
+                return Err(refuse_version(Code::DisableAutoUpdateToMinor));
+            }
+            AutoUpdateLimit::Patch
+                if !(version.major == native.major
+                    && version.minor == native.minor
+                    && version.patch > native.patch) =>
+            {
+                return Err(refuse_version(Code::DisableAutoUpdateToPatch));
+            }
+            AutoUpdateLimit::VersionNumber => match min_update_version {
+                None => {
+                    return Err(Refusal::new(Code::MisconfiguredChannel)
+                        .with("version", target_name.clone())
+                        .with("old", native_text.clone()));
+                }
+                Some(min) if version::precedence(min, native) == Ordering::Greater => {
+                    return Err(refuse_version(Code::DisableAutoUpdateToMetadata));
+                }
+                Some(_) => {}
+            },
+            _ => {}
+        }
+        if channel.block_under_native && version::precedence(version, native) == Ordering::Less {
+            return Err(refuse_device(Code::DisableAutoUpdateUnderNative));
+        }
+    }
+    if !channel.allow_prod && req.is_prod {
+        return Err(refuse_device(Code::DisableProdBuild));
+    }
+    if !channel.allow_dev && !req.is_prod {
+        return Err(refuse_device(Code::DisableDevBuild));
+    }
+    if !channel.allow_device && !req.is_emulator {
+        return Err(refuse_device(Code::DisableDevice));
+    }
+    if !channel.allow_emulator && req.is_emulator {
+        return Err(refuse_device(Code::DisableEmulator));
+    }
+    Ok(())
+}

@@ -1,0 +1,392 @@
+//! The update-check request body: parsing, normalisation and validation (protocol.md §2.2-2.3).
+//!
+//! The checks run in the reference backend's order so that a body with several faults gets the same
+//! code here as there: JSON → empty object → `device_id` → `app_id` → `version_build` coercion →
+//! defaults → `builtin` substitution → field schema.
+
+use serde_json::{Map, Value};
+
+use crate::answer::{Code, Refusal};
+use crate::plugin::PluginVersion;
+use crate::version::{self, Version};
+
+/// Largest update-check body accepted; the plugin sends about 600 bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest value accepted for free-text fields the plugin fills from device facts.
+pub const MAX_TEXT_LEN: usize = 1024;
+/// Longest reverse-domain app id accepted.
+pub const MAX_APP_ID_LEN: usize = 255;
+const MAX_INSTALL_SOURCE_LEN: usize = 64;
+const MAX_KEY_ID_LEN: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Ios,
+    Android,
+    Electron,
+}
+
+impl Platform {
+    pub fn parse(value: &str) -> Option<Platform> {
+        match value {
+            "ios" => Some(Platform::Ios),
+            "android" => Some(Platform::Android),
+            "electron" => Some(Platform::Electron),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Ios => "ios",
+            Platform::Android => "android",
+            Platform::Electron => "electron",
+        }
+    }
+}
+
+/// A validated, normalised update check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateRequest {
+    pub app_id: String,
+    /// Lowercase UUID (old iOS builds sent uppercase).
+    pub device_id: String,
+    pub platform: Platform,
+    pub plugin: PluginVersion,
+    /// The native version, coerced to semver.
+    pub version_build: Version,
+    /// The running bundle's name; `"builtin"` has been replaced by `version_build`.
+    pub version_name: String,
+    /// The device literally reported `version_name: "builtin"`.
+    pub reported_builtin: bool,
+    pub version_code: Option<String>,
+    pub version_os: Option<String>,
+    pub is_emulator: bool,
+    pub is_prod: bool,
+    /// The channel the device asks for; `None` when absent or empty.
+    pub default_channel: Option<String>,
+    /// Trimmed and lowercased.
+    pub install_source: Option<String>,
+    pub key_id: Option<String>,
+    /// Trimmed; empty becomes `None`.
+    pub custom_id: Option<String>,
+}
+
+impl UpdateRequest {
+    /// Parses raw body bytes (the gateway's entry point).
+    pub fn from_body(body: &[u8]) -> Result<UpdateRequest, Refusal> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(Refusal::new(Code::PayloadTooLarge)
+                .with_more_info("maxBytes", MAX_BODY_BYTES as u64));
+        }
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string()))?;
+        UpdateRequest::from_json(&value)
+    }
+
+    /// Validates an already parsed JSON document (the extension's entry point).
+    pub fn from_json(value: &Value) -> Result<UpdateRequest, Refusal> {
+        let Some(body) = value.as_object() else {
+            return Err(schema_error("(body)", "must be a JSON object"));
+        };
+        if body.is_empty() {
+            return Err(schema_error("(body)", "must not be empty"));
+        }
+        let device_id = required_presence(body, "device_id", Code::MissingDeviceId)?.to_lowercase();
+        let app_id = required_presence(body, "app_id", Code::MissingAppId)?.to_owned();
+
+        let raw_version_build = match body.get("version_build") {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            _ => return Err(schema_error("version_build", "must be a non-empty string")),
+        };
+        let version_build = version::coerce_native(raw_version_build).map_err(|e| {
+            Refusal::new(Code::SemverError).with_more_info("version_build", e.input)
+        })?;
+
+        let is_emulator = optional_bool(body, "is_emulator", false)?;
+        let is_prod = optional_bool(body, "is_prod", true)?;
+
+        let raw_version_name = match body.get("version_name") {
+            Some(Value::String(s)) if !s.is_empty() => bounded(s, "version_name", MAX_TEXT_LEN)?,
+            _ => return Err(schema_error("version_name", "must be a non-empty string")),
+        };
+        let reported_builtin = raw_version_name == "builtin";
+        let version_name =
+            if reported_builtin { version_build.to_string() } else { raw_version_name.to_owned() };
+
+        if !is_reverse_domain(&app_id) {
+            return Err(schema_error("app_id", "must be a reverse-domain id such as com.example.app"));
+        }
+        if !is_uuid(&device_id) {
+            return Err(schema_error("device_id", "must be a UUID"));
+        }
+        let platform = match body.get("platform") {
+            Some(Value::String(s)) => Platform::parse(s),
+            _ => None,
+        }
+        .ok_or_else(|| schema_error("platform", "must be one of ios, android, electron"))?;
+        let plugin = match body.get("plugin_version") {
+            Some(Value::String(s)) => version::parse_strict(s).ok(),
+            _ => None,
+        }
+        .map(PluginVersion)
+        .ok_or_else(|| schema_error("plugin_version", "must be a semver version"))?;
+
+        let default_channel = optional_string(body, "defaultChannel", MAX_TEXT_LEN)?
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        let install_source = optional_string(body, "install_source", MAX_INSTALL_SOURCE_LEN)?
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty());
+        let key_id = optional_string(body, "key_id", MAX_KEY_ID_LEN)?
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+
+        Ok(UpdateRequest {
+            app_id,
+            device_id,
+            platform,
+            plugin,
+            version_build,
+            version_name,
+            reported_builtin,
+            version_code: lenient_string(body, "version_code"),
+            version_os: lenient_string(body, "version_os"),
+            is_emulator,
+            is_prod,
+            default_channel,
+            install_source,
+            key_id,
+            custom_id: lenient_string(body, "custom_id")
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+        })
+    }
+
+    /// The normalised request as JSON: what the gateway hands to `resolve_update`, and what the
+    /// device-state recorder stores. Parsing it again yields the same request.
+    pub fn to_json(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("app_id".into(), self.app_id.clone().into());
+        body.insert("device_id".into(), self.device_id.clone().into());
+        body.insert("platform".into(), self.platform.as_str().into());
+        body.insert("plugin_version".into(), self.plugin.0.to_string().into());
+        body.insert("version_build".into(), self.version_build.to_string().into());
+        let version_name = if self.reported_builtin { "builtin" } else { self.version_name.as_str() };
+        body.insert("version_name".into(), version_name.into());
+        body.insert("is_emulator".into(), self.is_emulator.into());
+        body.insert("is_prod".into(), self.is_prod.into());
+        let optional = [
+            ("version_code", &self.version_code),
+            ("version_os", &self.version_os),
+            ("defaultChannel", &self.default_channel),
+            ("install_source", &self.install_source),
+            ("key_id", &self.key_id),
+            ("custom_id", &self.custom_id),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                body.insert(key.into(), value.clone().into());
+            }
+        }
+        Value::Object(body)
+    }
+
+    /// Whether the device runs the bundle compiled into the app. Current plugins report the native
+    /// version as `version_name` there, older ones the literal `"builtin"`.
+    pub fn runs_builtin(&self) -> bool {
+        self.reported_builtin || self.version_name == self.version_build.to_string()
+    }
+}
+
+fn schema_error(field: &str, issue: &str) -> Refusal {
+    let mut detail = Map::new();
+    detail.insert("field".into(), field.into());
+    detail.insert("issue".into(), issue.into());
+    Refusal::new(Code::InvalidJsonBody).with_more_info("parseResult", Value::Object(detail))
+}
+
+/// A required string whose absence has its own code (`missing_device_id`, `missing_app_id`).
+fn required_presence<'a>(body: &'a Map<String, Value>, key: &str, missing: Code) -> Result<&'a str, Refusal> {
+    match body.get(key) {
+        None | Some(Value::Null) => Err(Refusal::new(missing)),
+        Some(Value::String(s)) if s.is_empty() => Err(Refusal::new(missing)),
+        Some(Value::String(s)) => bounded(s, key, MAX_TEXT_LEN),
+        Some(_) => Err(schema_error(key, "must be a string")),
+    }
+}
+
+fn bounded<'a>(value: &'a str, key: &str, max: usize) -> Result<&'a str, Refusal> {
+    if value.chars().count() > max {
+        return Err(schema_error(key, &format!("must be at most {max} characters")));
+    }
+    Ok(value)
+}
+
+fn optional_bool(body: &Map<String, Value>, key: &str, default: bool) -> Result<bool, Refusal> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(schema_error(key, "must be a boolean")),
+    }
+}
+
+fn optional_string<'a>(body: &'a Map<String, Value>, key: &str, max: usize) -> Result<Option<&'a str>, Refusal> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => bounded(s, key, max).map(Some),
+        Some(_) => Err(schema_error(key, "must be a string")),
+    }
+}
+
+/// Informational fields the schema does not check: kept when they are reasonable strings, dropped
+/// otherwise, never a reason to refuse an update check.
+fn lenient_string(body: &Map<String, Value>, key: &str) -> Option<String> {
+    match body.get(key) {
+        Some(Value::String(s)) if s.chars().count() <= MAX_TEXT_LEN => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// `^[a-z0-9]+(\.[\w-]+)+$`, case-insensitive.
+pub fn is_reverse_domain(app_id: &str) -> bool {
+    if app_id.len() > MAX_APP_ID_LEN {
+        return false;
+    }
+    let mut segments = app_id.split('.');
+    let first_ok = segments
+        .next()
+        .is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
+    let mut rest = 0;
+    let rest_ok = segments.all(|s| {
+        rest += 1;
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    });
+    first_ok && rest_ok && rest > 0
+}
+
+/// 8-4-4-4-12 hexadecimal digits.
+pub fn is_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, len)| {
+            group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> Value {
+        json!({
+            "platform": "android", "device_id": "8E1C1A7E-3D6B-4E1E-9E8E-0C5B1D2A3F40",
+            "app_id": "com.example.app", "custom_id": "  ", "version_build": "1.2",
+            "version_code": "12", "version_os": "14", "version_name": "builtin",
+            "plugin_version": "8.51.14", "is_emulator": false, "is_prod": true,
+            "defaultChannel": "", "install_source": " Google_Play "
+        })
+    }
+
+    fn code_of(value: Value) -> &'static str {
+        UpdateRequest::from_json(&value).unwrap_err().code.as_str()
+    }
+
+    #[test]
+    fn normalises_a_current_android_body() {
+        let req = UpdateRequest::from_json(&base()).unwrap();
+        assert_eq!(req.device_id, "8e1c1a7e-3d6b-4e1e-9e8e-0c5b1d2a3f40");
+        assert_eq!(req.version_build.to_string(), "1.2.0");
+        assert_eq!(req.version_name, "1.2.0");
+        assert!(req.reported_builtin && req.runs_builtin());
+        assert_eq!(req.default_channel, None);
+        assert_eq!(req.install_source.as_deref(), Some("google_play"));
+        assert_eq!(req.custom_id, None);
+    }
+
+    #[test]
+    fn validation_order_and_codes() {
+        assert_eq!(UpdateRequest::from_body(b"{not json").unwrap_err().code, Code::InvalidJsonParseBody);
+        assert_eq!(UpdateRequest::from_body(&[0xff, 0xfe]).unwrap_err().code, Code::InvalidJsonParseBody);
+        assert_eq!(code_of(json!({})), "invalid_json_body");
+        assert_eq!(code_of(json!([1])), "invalid_json_body");
+        assert_eq!(code_of(json!({"app_id": "com.x.y"})), "missing_device_id");
+        assert_eq!(code_of(json!({"device_id": "", "app_id": "com.x.y"})), "missing_device_id");
+        let mut body = base();
+        body.as_object_mut().unwrap().remove("app_id");
+        assert_eq!(code_of(body), "missing_app_id");
+        let mut body = base();
+        body["version_build"] = json!("1.2.3.4");
+        assert_eq!(code_of(body), "semver_error");
+        // semver is checked before the schema, as in the reference backend
+        let mut body = base();
+        body["version_build"] = json!("x");
+        body["platform"] = json!("windows");
+        assert_eq!(code_of(body), "semver_error");
+    }
+
+    #[test]
+    fn schema_failures_are_invalid_json_body() {
+        let cases = [
+            ("app_id", json!("nodots")),
+            ("app_id", json!("com..app")),
+            ("device_id", json!("not-a-uuid")),
+            ("device_id", json!(42)),
+            ("platform", json!("windows")),
+            ("plugin_version", json!("8")),
+            ("plugin_version", Value::Null),
+            ("is_prod", json!("yes")),
+            ("is_emulator", json!(1)),
+            ("version_name", json!("")),
+            ("version_name", json!(3)),
+            ("defaultChannel", json!(7)),
+            ("install_source", json!("x".repeat(65))),
+            ("key_id", json!("k".repeat(21))),
+            ("version_build", json!(12)),
+        ];
+        for (field, value) in cases {
+            let mut body = base();
+            body[field] = value.clone();
+            let refusal = UpdateRequest::from_json(&body).unwrap_err();
+            assert_eq!(refusal.code, Code::InvalidJsonBody, "{field} = {value}");
+            assert_eq!(refusal.more_info["parseResult"]["field"], field);
+        }
+    }
+
+    #[test]
+    fn defaults_and_unknown_fields() {
+        let mut body = base();
+        let obj = body.as_object_mut().unwrap();
+        obj.remove("is_emulator");
+        obj.remove("is_prod");
+        obj.insert("something_new".into(), json!({"nested": true}));
+        let req = UpdateRequest::from_json(&body).unwrap();
+        assert!(!req.is_emulator && req.is_prod);
+    }
+
+    #[test]
+    fn oversized_bodies_are_refused_before_parsing() {
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert_eq!(UpdateRequest::from_body(&big).unwrap_err().code, Code::PayloadTooLarge);
+    }
+
+    #[test]
+    fn reverse_domain_and_uuid_shapes() {
+        assert!(is_reverse_domain("com.example.app"));
+        assert!(is_reverse_domain("Com.Example.my_app-2"));
+        assert!(!is_reverse_domain("com"));
+        assert!(!is_reverse_domain("com.example."));
+        assert!(!is_reverse_domain("c_m.example"));
+        assert!(!is_reverse_domain("com.exa mple"));
+        assert!(is_uuid("00000000-0000-0000-0000-000000000000"));
+        assert!(!is_uuid("00000000-0000-0000-0000-00000000000g"));
+        assert!(!is_uuid("0000000000000000000000000000000000000"));
+    }
+
+    #[test]
+    fn to_json_round_trips() {
+        let req = UpdateRequest::from_json(&base()).unwrap();
+        assert_eq!(UpdateRequest::from_json(&req.to_json()).unwrap(), req);
+    }
+}
