@@ -1,1 +1,45 @@
+//! pg_liveupdate: liveupdate's rules inside PostgreSQL.
+//!
+//! The data model and the DBA API are SQL files under `sql/` (wired in below); the Rust functions
+//! here are thin wrappers that look facts up through SPI and hand them to `liveupdate-core`.
 
+use pgrx::prelude::*;
+
+mod resolve;
+mod settings;
+mod validators;
+
+pgrx::pg_module_magic!(name, version);
+
+extension_sql_file!(
+    "../sql/schema.sql",
+    name = "schema",
+    requires = [
+        validators::is_app_id,
+        validators::is_semver,
+        validators::is_http_url,
+        validators::is_bundle_checksum,
+        validators::is_file_hash,
+        validators::is_session_key
+    ]
+);
+extension_sql_file!("../sql/api.sql", name = "api", requires = ["schema"]);
+extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

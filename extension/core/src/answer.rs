@@ -114,9 +114,16 @@ impl Refusal {
     pub fn new(code: Code) -> Self {
         let mut more_info = Map::new();
         if code == Code::OnPremiseApp {
-            more_info.insert("retryAfterSeconds".into(), json!(UNKNOWN_APP_RETRY_AFTER_SECONDS));
+            more_info.insert(
+                "retryAfterSeconds".into(),
+                json!(UNKNOWN_APP_RETRY_AFTER_SECONDS),
+            );
         }
-        Refusal { code, extra: Map::new(), more_info }
+        Refusal {
+            code,
+            extra: Map::new(),
+            more_info,
+        }
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -195,6 +202,9 @@ mod tests {
 
     #[test]
     fn success_bodies_map_to_200() {
-        assert_eq!(http_status_of(&json!({"version": "1.0.0", "url": "https://x/y.zip"})), 200);
+        assert_eq!(
+            http_status_of(&json!({"version": "1.0.0", "url": "https://x/y.zip"})),
+            200
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! database work. Keeping the rules here lets them be tested with plain `cargo test`.
 
 pub mod answer;
+pub mod integrity;
 pub mod plugin;
 pub mod policy;
 pub mod request;

@@ -37,7 +37,9 @@ impl PluginVersion {
     }
 
     fn at_least(&self, major: u64, minor: u64, patch: u64) -> bool {
-        self.0.cmp_precedence(&Version::new(major, minor, patch)).is_ge()
+        self.0
+            .cmp_precedence(&Version::new(major, minor, patch))
+            .is_ge()
     }
 
     /// True when the version reaches the threshold of its own major line, or is on a line at or
@@ -63,7 +65,9 @@ mod tests {
 
     #[test]
     fn manifest_gate_per_line() {
-        for yes in ["5.10.0", "5.50.1", "6.25.0", "7.0.35", "7.1.0", "8.0.0", "9.1.0"] {
+        for yes in [
+            "5.10.0", "5.50.1", "6.25.0", "7.0.35", "7.1.0", "8.0.0", "9.1.0",
+        ] {
             assert!(plugin(yes).supports_manifest(), "{yes}");
         }
         for no in ["4.9.9", "5.9.5", "6.24.9", "6.25.0-beta.1", "7.0.34"] {

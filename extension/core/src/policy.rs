@@ -85,7 +85,10 @@ impl ChannelRules {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TargetVersion<'a> {
     Builtin,
-    Bundle { version: &'a Version, min_update_version: Option<&'a Version> },
+    Bundle {
+        version: &'a Version,
+        min_update_version: Option<&'a Version>,
+    },
 }
 
 impl TargetVersion<'_> {
@@ -100,13 +103,19 @@ impl TargetVersion<'_> {
 /// Runs the channel checks in the reference backend's order; the first failing one decides.
 /// Version checks compare with the native `version_build`, never with the running bundle, and are
 /// skipped for a builtin target.
-pub fn check(channel: &ChannelRules, target: &TargetVersion<'_>, req: &UpdateRequest) -> Result<(), Refusal> {
+pub fn check(
+    channel: &ChannelRules,
+    target: &TargetVersion<'_>,
+    req: &UpdateRequest,
+) -> Result<(), Refusal> {
     let target_name = target.name();
     let native = &req.version_build;
     let native_text = native.to_string();
     // `old` is the running bundle for device-state refusals, the native version for version limits.
     let refuse_device = |code| {
-        Refusal::new(code).with("version", target_name.clone()).with("old", req.version_name.clone())
+        Refusal::new(code)
+            .with("version", target_name.clone())
+            .with("old", req.version_name.clone())
     };
     let refuse_version = |code| {
         Refusal::new(code)
@@ -124,7 +133,10 @@ pub fn check(channel: &ChannelRules, target: &TargetVersion<'_>, req: &UpdateReq
         return Err(refuse_device(code));
     }
     let bundle = match target {
-        TargetVersion::Bundle { version, min_update_version } => Some((*version, *min_update_version)),
+        TargetVersion::Bundle {
+            version,
+            min_update_version,
+        } => Some((*version, *min_update_version)),
         TargetVersion::Builtin => None,
     };
     let limit = channel.auto_update_limit;
@@ -139,7 +151,9 @@ pub fn check(channel: &ChannelRules, target: &TargetVersion<'_>, req: &UpdateReq
     }
     if let Some((version, min_update_version)) = bundle {
         match limit {
-            AutoUpdateLimit::Minor if (version.major, version.minor) > (native.major, native.minor) => {
+            AutoUpdateLimit::Minor
+                if (version.major, version.minor) > (native.major, native.minor) =>
+            {
                 return Err(refuse_version(Code::DisableAutoUpdateToMinor));
             }
             AutoUpdateLimit::Patch

@@ -79,8 +79,9 @@ impl UpdateRequest {
             return Err(Refusal::new(Code::PayloadTooLarge)
                 .with_more_info("maxBytes", MAX_BODY_BYTES as u64));
         }
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string()))?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string())
+        })?;
         UpdateRequest::from_json(&value)
     }
 
@@ -111,11 +112,17 @@ impl UpdateRequest {
             _ => return Err(schema_error("version_name", "must be a non-empty string")),
         };
         let reported_builtin = raw_version_name == "builtin";
-        let version_name =
-            if reported_builtin { version_build.to_string() } else { raw_version_name.to_owned() };
+        let version_name = if reported_builtin {
+            version_build.to_string()
+        } else {
+            raw_version_name.to_owned()
+        };
 
         if !is_reverse_domain(&app_id) {
-            return Err(schema_error("app_id", "must be a reverse-domain id such as com.example.app"));
+            return Err(schema_error(
+                "app_id",
+                "must be a reverse-domain id such as com.example.app",
+            ));
         }
         if !is_uuid(&device_id) {
             return Err(schema_error("device_id", "must be a UUID"));
@@ -171,8 +178,15 @@ impl UpdateRequest {
         body.insert("device_id".into(), self.device_id.clone().into());
         body.insert("platform".into(), self.platform.as_str().into());
         body.insert("plugin_version".into(), self.plugin.0.to_string().into());
-        body.insert("version_build".into(), self.version_build.to_string().into());
-        let version_name = if self.reported_builtin { "builtin" } else { self.version_name.as_str() };
+        body.insert(
+            "version_build".into(),
+            self.version_build.to_string().into(),
+        );
+        let version_name = if self.reported_builtin {
+            "builtin"
+        } else {
+            self.version_name.as_str()
+        };
         body.insert("version_name".into(), version_name.into());
         body.insert("is_emulator".into(), self.is_emulator.into());
         body.insert("is_prod".into(), self.is_prod.into());
@@ -207,7 +221,11 @@ fn schema_error(field: &str, issue: &str) -> Refusal {
 }
 
 /// A required string whose absence has its own code (`missing_device_id`, `missing_app_id`).
-fn required_presence<'a>(body: &'a Map<String, Value>, key: &str, missing: Code) -> Result<&'a str, Refusal> {
+fn required_presence<'a>(
+    body: &'a Map<String, Value>,
+    key: &str,
+    missing: Code,
+) -> Result<&'a str, Refusal> {
     match body.get(key) {
         None | Some(Value::Null) => Err(Refusal::new(missing)),
         Some(Value::String(s)) if s.is_empty() => Err(Refusal::new(missing)),
@@ -218,7 +236,10 @@ fn required_presence<'a>(body: &'a Map<String, Value>, key: &str, missing: Code)
 
 fn bounded<'a>(value: &'a str, key: &str, max: usize) -> Result<&'a str, Refusal> {
     if value.chars().count() > max {
-        return Err(schema_error(key, &format!("must be at most {max} characters")));
+        return Err(schema_error(
+            key,
+            &format!("must be at most {max} characters"),
+        ));
     }
     Ok(value)
 }
@@ -231,7 +252,11 @@ fn optional_bool(body: &Map<String, Value>, key: &str, default: bool) -> Result<
     }
 }
 
-fn optional_string<'a>(body: &'a Map<String, Value>, key: &str, max: usize) -> Result<Option<&'a str>, Refusal> {
+fn optional_string<'a>(
+    body: &'a Map<String, Value>,
+    key: &str,
+    max: usize,
+) -> Result<Option<&'a str>, Refusal> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => bounded(s, key, max).map(Some),
@@ -260,7 +285,9 @@ pub fn is_reverse_domain(app_id: &str) -> bool {
     let mut rest = 0;
     let rest_ok = segments.all(|s| {
         rest += 1;
-        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     });
     first_ok && rest_ok && rest > 0
 }
@@ -269,9 +296,10 @@ pub fn is_reverse_domain(app_id: &str) -> bool {
 pub fn is_uuid(value: &str) -> bool {
     let groups: Vec<&str> = value.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, len)| {
-            group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit())
-        })
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -307,12 +335,21 @@ mod tests {
 
     #[test]
     fn validation_order_and_codes() {
-        assert_eq!(UpdateRequest::from_body(b"{not json").unwrap_err().code, Code::InvalidJsonParseBody);
-        assert_eq!(UpdateRequest::from_body(&[0xff, 0xfe]).unwrap_err().code, Code::InvalidJsonParseBody);
+        assert_eq!(
+            UpdateRequest::from_body(b"{not json").unwrap_err().code,
+            Code::InvalidJsonParseBody
+        );
+        assert_eq!(
+            UpdateRequest::from_body(&[0xff, 0xfe]).unwrap_err().code,
+            Code::InvalidJsonParseBody
+        );
         assert_eq!(code_of(json!({})), "invalid_json_body");
         assert_eq!(code_of(json!([1])), "invalid_json_body");
         assert_eq!(code_of(json!({"app_id": "com.x.y"})), "missing_device_id");
-        assert_eq!(code_of(json!({"device_id": "", "app_id": "com.x.y"})), "missing_device_id");
+        assert_eq!(
+            code_of(json!({"device_id": "", "app_id": "com.x.y"})),
+            "missing_device_id"
+        );
         let mut body = base();
         body.as_object_mut().unwrap().remove("app_id");
         assert_eq!(code_of(body), "missing_app_id");
@@ -368,7 +405,10 @@ mod tests {
     #[test]
     fn oversized_bodies_are_refused_before_parsing() {
         let big = vec![b' '; MAX_BODY_BYTES + 1];
-        assert_eq!(UpdateRequest::from_body(&big).unwrap_err().code, Code::PayloadTooLarge);
+        assert_eq!(
+            UpdateRequest::from_body(&big).unwrap_err().code,
+            Code::PayloadTooLarge
+        );
     }
 
     #[test]

@@ -51,7 +51,10 @@ pub fn decide<'a>(req: &UpdateRequest, target: Option<&'a Target>) -> Decision<'
         return Decision::Refuse(Refusal::new(Code::NoChannel));
     };
     if let Some(bundle) = &target.bundle {
-        if bundle.external_url.is_none() && bundle.storage_key.is_none() && bundle.manifest_count == 0 {
+        if bundle.external_url.is_none()
+            && bundle.storage_key.is_none()
+            && bundle.manifest_count == 0
+        {
             return Decision::Refuse(Refusal::new(Code::NoBundle));
         }
         if let (Some(device_key), Some(bundle_key)) = (&req.key_id, &bundle.key_id)
@@ -92,7 +95,11 @@ fn builtin_decision(req: &UpdateRequest) -> Decision<'static> {
     if req.runs_builtin() {
         let refusal = Refusal::new(Code::AlreadyOnBuiltin);
         // Same shape as the reference backend: `version` unless the device said "builtin" itself.
-        return Decision::Refuse(if req.reported_builtin { refusal } else { refusal.with("version", "builtin") });
+        return Decision::Refuse(if req.reported_builtin {
+            refusal
+        } else {
+            refusal.with("version", "builtin")
+        });
     }
     if req.plugin.supports_builtin_revert() {
         Decision::RevertToBuiltin
@@ -117,12 +124,18 @@ pub struct ManifestEntry {
 
 /// Where objects in storage are downloaded from: `<base>/files/<storage key>`.
 pub fn storage_url(public_base_url: &str, storage_key: &str) -> String {
-    format!("{}/files/{}", public_base_url.trim_end_matches('/'), storage_key)
+    format!(
+        "{}/files/{}",
+        public_base_url.trim_end_matches('/'),
+        storage_key
+    )
 }
 
 /// True for absolute `http://` or `https://` URLs with a host and no whitespace.
 pub fn is_http_url(url: &str) -> bool {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
     rest.is_some_and(|rest| {
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
         !host.is_empty() && !url.chars().any(|c| c.is_whitespace() || c.is_control())

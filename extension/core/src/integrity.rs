@@ -1,0 +1,79 @@
+//! Shapes of the integrity fields a bundle carries (protocol.md §4, §8).
+
+/// Which digests a field may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestField {
+    /// A bundle's `checksum`: may also be empty (unknown) or a legacy CRC32.
+    BundleChecksum,
+    /// A manifest entry's `file_hash`: always present, never CRC32.
+    FileHash,
+}
+
+/// Lowercase SHA-256 hex (64), an RSA-2048-encrypted digest as hex (512) or base64 (344 with
+/// padding), and for bundle checksums also `""` or a legacy CRC32 (8 lowercase hex).
+pub fn is_digest(value: &str, field: DigestField) -> bool {
+    let lower_hex = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let any_hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    let base64 = |s: &str| {
+        let body = s.trim_end_matches('=');
+        s.len() - body.len() <= 2
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    };
+    match value.len() {
+        0 | 8 if field == DigestField::BundleChecksum => lower_hex(value),
+        64 => lower_hex(value),
+        512 => any_hex(value),
+        342..=344 => base64(value),
+        _ => false,
+    }
+}
+
+/// `"<iv base64>:<encrypted key base64>"`, or `""` for an unencrypted bundle.
+pub fn is_session_key(value: &str) -> bool {
+    if value.is_empty() {
+        return true;
+    }
+    let base64 = |s: &str| {
+        let body = s.trim_end_matches('=');
+        !body.is_empty()
+            && s.len() - body.len() <= 2
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    };
+    matches!(value.split_once(':'), Some((iv, key)) if base64(iv) && base64(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests() {
+        use DigestField::*;
+        assert!(is_digest(&"a".repeat(64), FileHash));
+        assert!(
+            !is_digest(&"A".repeat(64), FileHash),
+            "plain SHA-256 must be lowercase"
+        );
+        assert!(is_digest(&"F".repeat(512), FileHash));
+        assert!(is_digest(&format!("{}==", "Q".repeat(342)), BundleChecksum));
+        assert!(is_digest("", BundleChecksum) && !is_digest("", FileHash));
+        assert!(is_digest("0badc0de", BundleChecksum) && !is_digest("0badc0de", FileHash));
+        assert!(!is_digest("zz", BundleChecksum));
+    }
+
+    #[test]
+    fn session_keys() {
+        assert!(is_session_key(""));
+        assert!(is_session_key("AAECAwQFBgcICQoLDA0ODw==:c2VjcmV0"));
+        assert!(!is_session_key("no-colon"));
+        assert!(!is_session_key(":abc"));
+        assert!(!is_session_key("a b:c"));
+    }
+}

@@ -1,0 +1,15 @@
+-- Nothing in the schema is callable by PUBLIC: the deployment migrations grant what each role needs.
+-- The install script grants nothing to Supabase roles, which may not exist.
+REVOKE ALL ON SCHEMA liveupdate FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA liveupdate FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA liveupdate FROM PUBLIC;
+
+COMMENT ON SCHEMA liveupdate IS 'liveupdate: self-hosted live updates for Capacitor apps.';
+COMMENT ON FUNCTION liveupdate.resolve_update(jsonb) IS
+    'Answers a plugin update check (the body of POST /updates) with the JSON body to send back: a bundle, {"version":"builtin"}, or {error, message, kind}. Read-only: device state is recorded separately by record_device_checks.';
+COMMENT ON FUNCTION liveupdate._is_app_id(text) IS 'True for a reverse-domain app id such as com.example.app.';
+COMMENT ON FUNCTION liveupdate._is_semver(text) IS 'True for a strict semver version such as 1.4.2.';
+COMMENT ON FUNCTION liveupdate._is_http_url(text) IS 'True for an absolute http(s) URL.';
+COMMENT ON FUNCTION liveupdate._is_bundle_checksum(text) IS 'True for an empty, CRC32, SHA-256 or RSA-encrypted bundle checksum.';
+COMMENT ON FUNCTION liveupdate._is_file_hash(text) IS 'True for a SHA-256 or RSA-encrypted manifest file hash.';
+COMMENT ON FUNCTION liveupdate._is_session_key(text) IS 'True for an empty or "<iv>:<key>" base64 session key.';

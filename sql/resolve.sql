@@ -1,0 +1,64 @@
+-- The one lookup behind every update check: the app, and the channel the device resolves to with
+-- that channel's bundle. Prepared once per backend and platform; `__PLATFORM__` is replaced by the
+-- platform's column name (ios, android or electron) so each plan can use its partial index.
+--   $1 app_id, $2 device_id (a UUID, as text), $3 requested channel name ('' for none)
+-- Candidates in priority order: 1 the device override (any flags), 2 the channel named by the
+-- device (public or self-settable, platform on), 3 the platform's public channel (only when the
+-- device names none: there is no fallback). A candidate whose bundle was deleted is skipped.
+-- No row: unknown app. A row with NULL channel_id: no channel.
+SELECT app.id,
+       app.expose_metadata,
+       pick.via_override,
+       pick.channel_id,
+       pick.name,
+       pick.public,
+       pick.allow_device_self_set,
+       pick.ios,
+       pick.android,
+       pick.electron,
+       pick.allow_emulator,
+       pick.allow_device,
+       pick.allow_dev,
+       pick.allow_prod,
+       pick.disable_auto_update::text,
+       pick.disable_auto_update_under_native,
+       pick.bundle_id,
+       pick.bundle_name,
+       pick.checksum,
+       pick.session_key,
+       pick.key_id,
+       pick.external_url,
+       pick.storage_key,
+       pick.min_update_version,
+       pick.link,
+       pick.comment,
+       pick.manifest_count
+FROM liveupdate.apps AS app
+LEFT JOIN LATERAL (
+    SELECT candidate.priority = 1 AS via_override,
+           c.id AS channel_id, c.name, c.public, c.allow_device_self_set, c.ios, c.android, c.electron,
+           c.allow_emulator, c.allow_device, c.allow_dev, c.allow_prod, c.disable_auto_update,
+           c.disable_auto_update_under_native,
+           b.id AS bundle_id, b.name AS bundle_name, b.checksum, b.session_key, b.key_id,
+           b.external_url, b.storage_key, b.min_update_version, b.link, b.comment, b.manifest_count
+    FROM (
+        SELECT 1 AS priority, o.channel_id
+        FROM liveupdate.device_overrides AS o
+        WHERE o.app_id = app.id AND o.device_id = $2::uuid
+        UNION ALL
+        SELECT 2, named.id
+        FROM liveupdate.channels AS named
+        WHERE $3 <> '' AND named.app_id = app.id AND named.name = $3
+          AND named.__PLATFORM__ AND (named.public OR named.allow_device_self_set)
+        UNION ALL
+        SELECT 3, pub.id
+        FROM liveupdate.channels AS pub
+        WHERE $3 = '' AND pub.app_id = app.id AND pub.public AND pub.__PLATFORM__
+    ) AS candidate
+    JOIN liveupdate.channels AS c ON c.id = candidate.channel_id
+    LEFT JOIN liveupdate.bundles AS b ON b.id = c.bundle_id
+    WHERE c.bundle_id IS NULL OR b.deleted_at IS NULL
+    ORDER BY candidate.priority
+    LIMIT 1
+) AS pick ON true
+WHERE app.app_id = $1
