@@ -312,6 +312,7 @@ DECLARE
     app_pk bigint := liveupdate._app_pk(app_id);
     new_id bigint;
     file_count integer := 0;
+    bad_file text;
 BEGIN
     IF name IS NULL OR NOT liveupdate._is_semver(name) THEN
         RAISE EXCEPTION 'bundle name "%" is not a semver version such as 1.4.2', name USING ERRCODE = '22023';
@@ -327,6 +328,26 @@ BEGIN
     END IF;
     IF external_url IS NULL AND coalesce(jsonb_array_length(manifest), 0) = 0 THEN
         RAISE EXCEPTION 'a bundle needs an external_url or a non-empty manifest' USING ERRCODE = '22023';
+    END IF;
+    IF NOT liveupdate._is_bundle_checksum(coalesce(checksum, '')) AND coalesce(checksum, '') !~ '^[0-9A-Fa-f]{64}$' THEN
+        RAISE EXCEPTION 'checksum must be a SHA-256 hex digest, an RSA-encrypted digest (512 hex or base64), a legacy CRC32, or empty'
+            USING ERRCODE = '22023';
+    END IF;
+    IF NOT liveupdate._is_session_key(coalesce(session_key, '')) THEN
+        RAISE EXCEPTION 'session_key must be "<iv base64>:<encrypted key base64>" or empty' USING ERRCODE = '22023';
+    END IF;
+    IF length(key_id) > 20 THEN
+        RAISE EXCEPTION 'key_id must be at most 20 characters (the start of the public key)' USING ERRCODE = '22023';
+    END IF;
+    SELECT f.file_name INTO bad_file
+    FROM jsonb_to_recordset(coalesce(manifest, '[]')) AS f(file_name text, file_hash text, download_url text)
+    WHERE f.file_name IS NULL OR NOT liveupdate._is_bundle_path(f.file_name)
+       OR f.file_hash IS NULL OR NOT liveupdate._is_file_hash(lower(f.file_hash)) AND NOT liveupdate._is_file_hash(f.file_hash)
+       OR f.download_url IS NULL OR NOT liveupdate._is_http_url(f.download_url)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'manifest entry "%" needs a relative file_name (no .., no leading /), a SHA-256 file_hash and an absolute http(s) download_url',
+            coalesce(bad_file, '(no file_name)') USING ERRCODE = '22023';
     END IF;
     -- Plain SHA-256 checksums are compared case-sensitively by iOS: store them lowercase.
     IF checksum ~ '^[0-9A-Fa-f]{64}$' THEN

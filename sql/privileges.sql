@@ -13,3 +13,4 @@ COMMENT ON FUNCTION liveupdate._is_http_url(text) IS 'True for an absolute http(
 COMMENT ON FUNCTION liveupdate._is_bundle_checksum(text) IS 'True for an empty, CRC32, SHA-256 or RSA-encrypted bundle checksum.';
 COMMENT ON FUNCTION liveupdate._is_file_hash(text) IS 'True for a SHA-256 or RSA-encrypted manifest file hash.';
 COMMENT ON FUNCTION liveupdate._is_session_key(text) IS 'True for an empty or "<iv>:<key>" base64 session key.';
+COMMENT ON FUNCTION liveupdate._is_bundle_path(text) IS 'True for a relative file path inside a bundle (no .., absolute paths or backslashes).';

@@ -25,6 +25,7 @@ CREATE TABLE liveupdate.apps (
 CREATE INDEX apps_organization_idx ON liveupdate.apps (organization_id);
 COMMENT ON TABLE liveupdate.apps IS 'Capacitor apps served by this server, keyed by the reverse-domain id the plugin sends.';
 COMMENT ON COLUMN liveupdate.apps.app_id IS 'The plugin''s appId (reverse-domain, e.g. com.example.app); matched exactly.';
+COMMENT ON COLUMN liveupdate.apps.name IS 'Display name.';
 COMMENT ON COLUMN liveupdate.apps.expose_metadata IS 'Send each bundle''s link and comment to plugins that read them (5.35/6.35/7.35/8.35 and later).';
 COMMENT ON COLUMN liveupdate.apps.allow_custom_id IS 'Store the custom_id devices report; when false it is dropped.';
 COMMENT ON COLUMN liveupdate.apps.bundle_retention_days IS 'Days to keep bundles no channel points at before they are removed; 0 keeps them forever.';
@@ -63,8 +64,7 @@ COMMENT ON COLUMN liveupdate.bundles.deleted_at IS 'Soft-delete time; deleted bu
 
 CREATE TABLE liveupdate.bundle_files (
     bundle_id     bigint NOT NULL REFERENCES liveupdate.bundles (id) ON DELETE CASCADE,
-    file_name     text NOT NULL CHECK (length(file_name) BETWEEN 1 AND 1024
-                                       AND file_name !~ '(^/|\\|(^|/)\.\.(/|$))'),
+    file_name     text NOT NULL CHECK (liveupdate._is_bundle_path(file_name)),
     file_hash     text NOT NULL CHECK (liveupdate._is_file_hash(file_hash)),
     file_size     bigint CHECK (file_size >= 0),
     storage_key   text CHECK (length(storage_key) BETWEEN 1 AND 1024),
@@ -111,6 +111,7 @@ CREATE UNIQUE INDEX channels_public_android_idx ON liveupdate.channels (app_id) 
 CREATE UNIQUE INDEX channels_public_electron_idx ON liveupdate.channels (app_id) WHERE public AND electron;
 CREATE INDEX channels_bundle_idx ON liveupdate.channels (bundle_id) WHERE bundle_id IS NOT NULL;
 COMMENT ON TABLE liveupdate.channels IS 'Release channels: what each group of devices should run. A NULL bundle means the builtin bundle.';
+COMMENT ON COLUMN liveupdate.channels.name IS 'Channel name, unique per app; devices ask for it as defaultChannel.';
 COMMENT ON COLUMN liveupdate.channels.bundle_id IS 'The bundle devices on this channel get; NULL means revert to the builtin bundle.';
 COMMENT ON COLUMN liveupdate.channels.public IS 'The default channel of its platforms for devices that ask for none (one per platform per app).';
 COMMENT ON COLUMN liveupdate.channels.ios IS 'Serve iOS devices.';
@@ -156,6 +157,15 @@ CREATE TABLE liveupdate.devices (
 );
 CREATE INDEX devices_last_seen_idx ON liveupdate.devices (app_id, last_seen_at);
 COMMENT ON TABLE liveupdate.devices IS 'Last known state of each device, written in batches off the update-check path.';
+COMMENT ON COLUMN liveupdate.devices.platform IS 'ios, android or electron.';
+COMMENT ON COLUMN liveupdate.devices.plugin_version IS 'Version of @capgo/capacitor-updater on the device.';
+COMMENT ON COLUMN liveupdate.devices.version_code IS 'Native build number (Android versionCode, iOS CFBundleVersion).';
+COMMENT ON COLUMN liveupdate.devices.version_os IS 'Operating system version.';
+COMMENT ON COLUMN liveupdate.devices.is_prod IS 'The app is a production build (TestFlight reports false).';
+COMMENT ON COLUMN liveupdate.devices.is_emulator IS 'The device is an emulator or simulator.';
+COMMENT ON COLUMN liveupdate.devices.install_source IS 'Store the app was installed from (google_play, app_store, testflight, ...), lowercased.';
+COMMENT ON COLUMN liveupdate.devices.key_id IS 'First 20 characters of the public key configured on the device.';
+COMMENT ON COLUMN liveupdate.devices.first_seen_at IS 'Time of the first update check recorded.';
 COMMENT ON COLUMN liveupdate.devices.version_name IS 'The bundle the device runs ("builtin" when it said so).';
 COMMENT ON COLUMN liveupdate.devices.version_build IS 'Native version, coerced to semver.';
 COMMENT ON COLUMN liveupdate.devices.default_channel IS 'The channel the device asked for (defaultChannel), if any.';

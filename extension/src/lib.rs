@@ -20,7 +20,8 @@ extension_sql_file!(
         validators::is_http_url,
         validators::is_bundle_checksum,
         validators::is_file_hash,
-        validators::is_session_key
+        validators::is_session_key,
+        validators::is_bundle_path
     ]
 );
 extension_sql_file!("../sql/api.sql", name = "api", requires = ["schema"]);

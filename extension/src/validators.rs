@@ -40,3 +40,9 @@ pub fn is_file_hash(value: &str) -> bool {
 pub fn is_session_key(value: &str) -> bool {
     integrity::is_session_key(value)
 }
+
+/// A relative file path inside a bundle (no `..`, absolute paths or backslashes).
+#[pg_extern(immutable, strict, parallel_safe, name = "_is_bundle_path")]
+pub fn is_bundle_path(value: &str) -> bool {
+    integrity::is_bundle_path(value)
+}

@@ -1,1 +1,13 @@
+//! liveupdate's HTTP gateway: speaks the Capacitor updater plugin's protocol and hands every
+//! decision to the `pg_liveupdate` extension. It parses, authenticates transport, streams bytes and
+//! maps errors; it never re-implements a rule.
 
+pub mod config;
+pub mod db;
+pub mod device_log;
+pub mod handlers;
+pub mod metrics;
+pub mod response;
+pub mod router;
+pub mod server;
+pub mod state;

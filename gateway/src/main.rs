@@ -1,1 +1,93 @@
-fn main() {}
+//! `liveupdate-gateway`: configuration from the environment (see `config.rs`), logs as JSON lines
+//! on stderr (`RUST_LOG` filters them), SIGTERM/SIGINT for a graceful stop.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use liveupdate_gateway::config::Config;
+use liveupdate_gateway::db::Database;
+use liveupdate_gateway::device_log::{self, DeviceLog};
+use liveupdate_gateway::metrics::Metrics;
+use liveupdate_gateway::server;
+use liveupdate_gateway::state::State;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(%error, "invalid configuration");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "gateway stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), String> {
+    let db = Arc::new(Database::new(&config)?);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let metrics = Arc::new(Metrics::default());
+    let device_log = Arc::new(DeviceLog::default());
+    let (stop_flusher, flusher_stopped) = tokio::sync::watch::channel(false);
+    let flusher = tokio::spawn(device_log::run_flusher(
+        device_log.clone(),
+        db.clone(),
+        metrics.clone(),
+        config.device_flush_interval,
+        flusher_stopped,
+    ));
+    tracing::info!(listen = %config.listen, pool = config.db_pool_size, "liveupdate gateway listening");
+    let state = Arc::new(State {
+        config,
+        db,
+        device_log,
+        metrics,
+    });
+    server::serve(listener, state, shutdown_signal()).await;
+    let _ = stop_flusher.send(true);
+    let _ = flusher.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::error!(%error, "cannot watch SIGTERM; stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,1 +1,170 @@
+//! Harness for the end-to-end suite: a database per test in the cluster `make test` started
+//! (`LIVEUPDATE_TEST_PG`), the real gateway binary (`LIVEUPDATE_GATEWAY_BIN`) on a free port, a
+//! plain HTTP/1.1 client that can send any bytes, and a device that reads answers as the plugin does.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test harness: a failed step should fail the test loudly"
+)]
+
+pub mod device;
+pub mod http;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub use postgres::Client;
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the suite with `make test`"))
+}
+
+/// A fresh database with the extension installed, dropped and re-created for each test.
+pub struct TestDb {
+    pub name: String,
+    pub client: Client,
+}
+
+impl TestDb {
+    /// Creates database `e2e_<test>` whose `liveupdate.public_url` is `public_url`.
+    pub fn create(test: &str, public_url: &str) -> TestDb {
+        let name = format!("e2e_{test}");
+        let mut admin = Client::connect(
+            &format!("{} dbname=postgres", env("LIVEUPDATE_TEST_PG")),
+            postgres::NoTls,
+        )
+        .unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {name} SET liveupdate.public_url = '{public_url}'"
+            ))
+            .unwrap();
+        let mut client = Client::connect(&TestDb::url_for(&name), postgres::NoTls).unwrap();
+        client
+            .batch_execute("CREATE EXTENSION pg_liveupdate")
+            .unwrap();
+        TestDb { name, client }
+    }
+
+    fn url_for(name: &str) -> String {
+        format!("{} dbname={name}", env("LIVEUPDATE_TEST_PG"))
+    }
+
+    pub fn url(&self) -> String {
+        TestDb::url_for(&self.name)
+    }
+
+    pub fn exec(&mut self, sql: &str) {
+        self.client
+            .batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    pub fn count(&mut self, sql: &str) -> i64 {
+        self.client.query_one(sql, &[]).unwrap().get(0)
+    }
+
+    /// An organisation and app `app_id` (metadata exposed), ready for channels and bundles.
+    pub fn app(&mut self, app_id: &str) {
+        self.exec(&format!(
+            "SELECT liveupdate.create_app(liveupdate.create_organization('org {app_id}'), '{app_id}', expose_metadata => true)"
+        ));
+    }
+}
+
+/// A running gateway process, stopped with SIGTERM when dropped.
+pub struct Gateway {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+}
+
+/// A free loopback port (the listener is closed before the gateway binds it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Gateway {
+    pub fn start(db: &TestDb, port: u16) -> Gateway {
+        Gateway::start_with(db, port, &[])
+    }
+
+    pub fn start_with(db: &TestDb, port: u16, extra_env: &[(&str, &str)]) -> Gateway {
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut command = Command::new(env("LIVEUPDATE_GATEWAY_BIN"));
+        command
+            .env("LIVEUPDATE_LISTEN", addr.to_string())
+            .env("LIVEUPDATE_DATABASE_URL", db.url())
+            .env("LIVEUPDATE_DB_POOL_SIZE", "4")
+            .env("LIVEUPDATE_DEVICE_FLUSH_MS", "200")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "gateway did not start listening on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Gateway {
+            child: Some(child),
+            addr,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn stop(mut self) -> ExitStatus {
+        self.terminate().unwrap()
+    }
+
+    fn terminate(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        Some(child.wait().unwrap())
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// Polls `condition` for up to `seconds`.
+pub fn eventually(seconds: u64, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -77,3 +77,44 @@ mod tests {
         assert!(!is_session_key("a b:c"));
     }
 }
+
+/// A file path inside a bundle as the plugin accepts it (protocol.md §4.1-4.2): relative, `/`
+/// separated, no `..`, `.` or empty segments, no backslashes or control characters.
+pub fn is_bundle_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 1024
+        && !path.chars().any(|c| c == '\\' || c.is_control())
+        && path
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::is_bundle_path;
+
+    #[test]
+    fn bundle_paths() {
+        for ok in [
+            "index.html",
+            "assets/app.js.br",
+            "a/b/c d.png",
+            ".well-known/x",
+        ] {
+            assert!(is_bundle_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "a\\b",
+            "a/",
+            "./a",
+            "a\nb",
+        ] {
+            assert!(!is_bundle_path(bad), "{bad:?}");
+        }
+    }
+}

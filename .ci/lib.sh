@@ -1,0 +1,56 @@
+# Shared by `make serve`, `make test` and CI: idempotent set-up of a fresh Debian 12 machine as root,
+# and a throwaway PostgreSQL cluster owned by `postgres`. Source it; do not run it.
+
+PG_MAJOR=15
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_CONFIG=$PG_BIN/pg_config
+CARGO_PGRX_VERSION=0.18.1            # must equal the pgrx = "=0.18.1" pins in Cargo.toml
+export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
+export DEBIAN_FRONTEND=noninteractive
+export PATH="${CARGO_INSTALL_ROOT:-$HOME/.cargo}/bin:$PATH"
+
+step() { echo; echo "=== $* ($(date +%T))"; }
+# cd /: the repository may sit in a directory `postgres` cannot enter.
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+
+# Debian packages: PostgreSQL 15 with server headers (pgrx builds against them; they pull in the
+# libclang that bindgen needs) and sudo (pgrx's test runner starts PostgreSQL through it).
+ensure_packages() {
+    local wanted=("postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" sudo "$@") missing=()
+    for package in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        step "apt-get install ${missing[*]}"
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+ensure_cargo_pgrx() {
+    if ! cargo pgrx --version 2>/dev/null | grep -qx "cargo-pgrx $CARGO_PGRX_VERSION"; then
+        step "cargo install cargo-pgrx $CARGO_PGRX_VERSION (about 4 minutes, once per machine)"
+        cargo install cargo-pgrx --version "=$CARGO_PGRX_VERSION" --locked
+    fi
+    # Writes only $PGRX_HOME/config.toml when run as root; downloads nothing.
+    cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG" >/dev/null
+}
+
+# start_cluster DATA_DIR PORT: initialises the cluster if needed and starts it on 127.0.0.1:PORT,
+# with its socket in DATA_DIR's parent. Trust authentication on loopback only.
+start_cluster() {
+    local data=$1 port=$2 parent
+    parent=$(dirname "$data")
+    install -d -o postgres -g postgres "$parent"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        as_postgres "$PG_BIN/initdb" -D "$data" -A trust -U postgres --locale=C.UTF-8 -E UTF8 >/dev/null
+    fi
+    if ! as_postgres "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$parent/postgresql.log" -w \
+            -o "-p $port -k $parent -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+    fi
+}
+
+stop_cluster() {
+    as_postgres "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
+}

@@ -1,0 +1,11 @@
+# The two commands of the README, plus the benchmark. Each works on a fresh Debian 12 machine as root.
+.PHONY: serve test bench
+
+serve:  ## install what is missing, build, start PostgreSQL + the gateway on 127.0.0.1:8080
+	bash .ci/serve
+
+test:   ## every test tier (see .ci/test)
+	bash .ci/test
+
+bench:  ## the update-check benchmark recorded in the README (see .ci/bench)
+	bash .ci/bench

@@ -1,0 +1,101 @@
+//! Gateway settings, read once from the environment at start-up.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Everything the gateway can be told; each field names its environment variable.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `LIVEUPDATE_LISTEN`, default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// `LIVEUPDATE_DATABASE_URL`, a libpq-style URL or key=value string.
+    pub database_url: String,
+    /// `LIVEUPDATE_DB_POOL_SIZE`: connections kept open to PostgreSQL (default 16).
+    pub db_pool_size: usize,
+    /// `LIVEUPDATE_DB_TIMEOUT_MS`: wait for a pooled connection, connect, and statement timeout (default 5000).
+    pub db_timeout: Duration,
+    /// `LIVEUPDATE_MAX_CONNECTIONS`: concurrent HTTP connections accepted (default 10000).
+    pub max_connections: usize,
+    /// `LIVEUPDATE_HEADER_TIMEOUT_MS`: time allowed to send request headers (default 10000).
+    pub header_timeout: Duration,
+    /// `LIVEUPDATE_BODY_TIMEOUT_MS`: time allowed to send a request body (default 15000).
+    pub body_timeout: Duration,
+    /// `LIVEUPDATE_DEVICE_FLUSH_MS`: how often device state is written (default 1000).
+    pub device_flush_interval: Duration,
+    /// `LIVEUPDATE_SHUTDOWN_GRACE_MS`: how long in-flight requests may finish on SIGTERM (default 10000).
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let number = |key: &str, default: u64| -> Result<u64, ConfigError> {
+            match lookup(key) {
+                None => Ok(default),
+                Some(text) => text.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    ConfigError(format!("{key} must be a positive integer, got {text:?}"))
+                }),
+            }
+        };
+        let millis = |key: &str, default: u64| number(key, default).map(Duration::from_millis);
+        let listen_text =
+            lookup("LIVEUPDATE_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen = listen_text.parse().map_err(|_| {
+            ConfigError(format!(
+                "LIVEUPDATE_LISTEN must be host:port, got {listen_text:?}"
+            ))
+        })?;
+        let database_url = lookup("LIVEUPDATE_DATABASE_URL")
+            .ok_or_else(|| ConfigError("LIVEUPDATE_DATABASE_URL is required".to_owned()))?;
+        Ok(Config {
+            listen,
+            database_url,
+            db_pool_size: number("LIVEUPDATE_DB_POOL_SIZE", 16)? as usize,
+            db_timeout: millis("LIVEUPDATE_DB_TIMEOUT_MS", 5000)?,
+            max_connections: number("LIVEUPDATE_MAX_CONNECTIONS", 10_000)? as usize,
+            header_timeout: millis("LIVEUPDATE_HEADER_TIMEOUT_MS", 10_000)?,
+            body_timeout: millis("LIVEUPDATE_BODY_TIMEOUT_MS", 15_000)?,
+            device_flush_interval: millis("LIVEUPDATE_DEVICE_FLUSH_MS", 1000)?,
+            shutdown_grace: millis("LIVEUPDATE_SHUTDOWN_GRACE_MS", 10_000)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_errors() {
+        let only_db =
+            |key: &str| (key == "LIVEUPDATE_DATABASE_URL").then(|| "host=/tmp".to_owned());
+        let config = Config::from_lookup(only_db).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.db_pool_size, 16);
+        assert!(Config::from_lookup(|_| None).is_err());
+        let bad = |key: &str| match key {
+            "LIVEUPDATE_DATABASE_URL" => Some("x".to_owned()),
+            "LIVEUPDATE_DB_POOL_SIZE" => Some("0".to_owned()),
+            _ => None,
+        };
+        assert!(
+            Config::from_lookup(bad)
+                .unwrap_err()
+                .0
+                .contains("LIVEUPDATE_DB_POOL_SIZE")
+        );
+    }
+}

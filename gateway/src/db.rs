@@ -1,0 +1,127 @@
+//! The gateway's only way to the database: a bounded pool and one prepared call per operation.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use serde_json::Value;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use crate::config::Config;
+
+pub struct Database {
+    pool: Pool,
+}
+
+/// Why a database call failed, as far as the client needs to know.
+#[derive(Debug)]
+pub enum DbError {
+    /// No connection could be had, or the server went away: worth retrying.
+    Unavailable(String),
+    /// The call itself failed (a bug, or the extension is missing): not worth retrying as is.
+    Failed(String),
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::Unavailable(detail) => write!(f, "database unavailable: {detail}"),
+            DbError::Failed(detail) => write!(f, "database call failed: {detail}"),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(error: deadpool_postgres::PoolError) -> DbError {
+        // Whatever keeps the pool from handing out a connection (timeouts, refused or failed
+        // connects, a closed pool) is worth retrying later.
+        DbError::Unavailable(error.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(error: tokio_postgres::Error) -> DbError {
+        let transient = match error.code() {
+            // Connection loss has no SQLSTATE; admin shutdown, crash recovery and overload are
+            // classes 08, 57P and 53.
+            None => true,
+            Some(code) => {
+                let code = code.code();
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code.starts_with("53")
+                    || *code == *SqlState::QUERY_CANCELED.code()
+            }
+        };
+        if transient {
+            DbError::Unavailable(error.to_string())
+        } else {
+            DbError::Failed(error.to_string())
+        }
+    }
+}
+
+impl Database {
+    /// Builds the pool; connections are opened on first use, so the gateway starts even while the
+    /// database is still coming up (`/ready` tells when it is reachable).
+    pub fn new(config: &Config) -> Result<Database, String> {
+        let mut pg = tokio_postgres::Config::from_str(&config.database_url).map_err(|e| {
+            format!("LIVEUPDATE_DATABASE_URL is not a valid connection string: {e}")
+        })?;
+        pg.application_name("liveupdate-gateway");
+        pg.connect_timeout(config.db_timeout);
+        pg.options(format!(
+            "-c statement_timeout={}",
+            config.db_timeout.as_millis()
+        ));
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.db_pool_size)
+            .wait_timeout(Some(config.db_timeout))
+            .create_timeout(Some(config.db_timeout))
+            .recycle_timeout(Some(Duration::from_secs(1)))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| format!("cannot build the database pool: {e}"))?;
+        Ok(Database { pool })
+    }
+
+    /// `liveupdate.resolve_update`: the answer body for a validated, normalised update check.
+    pub async fn resolve_update(&self, request: &Value) -> Result<Value, DbError> {
+        let client = self.pool.get().await?;
+        let statement = client
+            .prepare_cached("SELECT liveupdate.resolve_update($1::jsonb)")
+            .await?;
+        let row = client.query_one(&statement, &[request]).await?;
+        Ok(row.try_get::<_, Value>(0)?)
+    }
+
+    /// `liveupdate.record_device_checks`: writes a batch of device states, returns rows written.
+    pub async fn record_device_checks(&self, checks: &Value) -> Result<i32, DbError> {
+        let client = self.pool.get().await?;
+        let statement = client
+            .prepare_cached("SELECT liveupdate.record_device_checks($1::jsonb)")
+            .await?;
+        let row = client.query_one(&statement, &[checks]).await?;
+        Ok(row.try_get::<_, i32>(0)?)
+    }
+
+    /// Whether the database answers and has the extension installed.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        let client = self.pool.get().await?;
+        client
+            .query_one(
+                "SELECT 'liveupdate.resolve_update(jsonb)'::regprocedure",
+                &[],
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,110 @@
+//! Device state from update checks, written in batches so no check waits on a write.
+//!
+//! Each check replaces the pending entry of its device; a flusher writes the pending set about once
+//! a second with one `record_device_checks` call. A crash loses at most that last interval, which
+//! the next check of each device repairs.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use liveupdate_core::request::UpdateRequest;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::db::Database;
+use crate::metrics::Metrics;
+
+/// Most devices held between two flushes; beyond it new devices wait for their next check.
+pub const MAX_PENDING_DEVICES: usize = 200_000;
+
+#[derive(Default)]
+pub struct DeviceLog {
+    pending: Mutex<HashMap<(String, String), Value>>,
+}
+
+impl DeviceLog {
+    fn lock(&self) -> MutexGuard<'_, HashMap<(String, String), Value>> {
+        // A poisoned lock only means a panic elsewhere mid-insert; the map itself is intact.
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Remembers the device's latest state; false when the buffer is full and it was dropped.
+    pub fn record(&self, request: &UpdateRequest) -> bool {
+        let key = (request.app_id.clone(), request.device_id.clone());
+        let mut pending = self.lock();
+        if pending.len() >= MAX_PENDING_DEVICES && !pending.contains_key(&key) {
+            return false;
+        }
+        pending.insert(key, request.to_json());
+        true
+    }
+
+    fn take(&self) -> HashMap<(String, String), Value> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// Puts back a batch that could not be written, unless a newer check replaced an entry.
+    fn restore(&self, batch: HashMap<(String, String), Value>) {
+        let mut pending = self.lock();
+        for (key, value) in batch {
+            if pending.len() >= MAX_PENDING_DEVICES {
+                break;
+            }
+            pending.entry(key).or_insert(value);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes everything pending; on failure the batch is kept for the next attempt.
+    pub async fn flush(&self, db: &Database, metrics: &Metrics) {
+        let batch = self.take();
+        if batch.is_empty() {
+            return;
+        }
+        let checks = Value::Array(batch.values().cloned().collect());
+        match db.record_device_checks(&checks).await {
+            Ok(written) => {
+                metrics
+                    .device_checks_written
+                    .fetch_add(written.max(0) as u64, Ordering::Relaxed);
+            }
+            Err(error) => {
+                metrics
+                    .device_flush_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, devices = batch.len(), "device state flush failed; will retry");
+                self.restore(batch);
+            }
+        }
+    }
+}
+
+/// Flushes on a timer until `stop` turns true, then once more.
+pub async fn run_flusher(
+    log: Arc<DeviceLog>,
+    db: Arc<Database>,
+    metrics: Arc<Metrics>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => log.flush(&db, &metrics).await,
+            _ = stop.changed() => break,
+        }
+    }
+    log.flush(&db, &metrics).await;
+}

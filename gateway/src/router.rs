@@ -1,0 +1,90 @@
+//! Every route the gateway serves, parsed once from method and path.
+
+use hyper::Method;
+
+/// A parsed route. Device endpoints need no authentication: the plugin sends none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /updates`: the plugin's update check.
+    UpdateCheck,
+    /// `GET /updates`: liveness for load balancers, as the reference backend answers it.
+    UpdatesHealth,
+    /// `GET /health`: the process is up.
+    Health,
+    /// `GET /ready`: the database answers.
+    Ready,
+    /// `GET /metrics`: Prometheus text format.
+    Metrics,
+    /// A known path with a method it does not serve.
+    MethodNotAllowed {
+        allow: &'static str,
+    },
+    NotFound,
+}
+
+impl Endpoint {
+    pub fn parse(method: &Method, path: &str) -> Endpoint {
+        // Tolerate a trailing slash, as reverse proxies sometimes add one.
+        let path = match path.strip_suffix('/') {
+            Some(stripped) if !stripped.is_empty() => stripped,
+            _ => path,
+        };
+        match (path, method) {
+            ("/updates", &Method::POST) => Endpoint::UpdateCheck,
+            ("/updates", &Method::GET) => Endpoint::UpdatesHealth,
+            ("/updates", _) => Endpoint::MethodNotAllowed { allow: "GET, POST" },
+            ("/health", &Method::GET) => Endpoint::Health,
+            ("/ready", &Method::GET) => Endpoint::Ready,
+            ("/metrics", &Method::GET) => Endpoint::Metrics,
+            ("/health" | "/ready" | "/metrics", _) => Endpoint::MethodNotAllowed { allow: "GET" },
+            _ => Endpoint::NotFound,
+        }
+    }
+
+    /// A short stable label for logs and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::UpdateCheck => "update_check",
+            Endpoint::UpdatesHealth => "updates_health",
+            Endpoint::Health => "health",
+            Endpoint::Ready => "ready",
+            Endpoint::Metrics => "metrics",
+            Endpoint::MethodNotAllowed { .. } => "method_not_allowed",
+            Endpoint::NotFound => "not_found",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(
+            Endpoint::parse(&Method::POST, "/updates"),
+            Endpoint::UpdateCheck
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::POST, "/updates/"),
+            Endpoint::UpdateCheck
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/updates"),
+            Endpoint::UpdatesHealth
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::DELETE, "/updates"),
+            Endpoint::MethodNotAllowed { allow: "GET, POST" }
+        );
+        assert_eq!(Endpoint::parse(&Method::GET, "/"), Endpoint::NotFound);
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/updatesx"),
+            Endpoint::NotFound
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::POST, "/ready"),
+            Endpoint::MethodNotAllowed { allow: "GET" }
+        );
+    }
+}

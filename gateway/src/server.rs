@@ -1,0 +1,93 @@
+//! The HTTP/1.1 server: connection limits, timeouts, routing, graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::handlers;
+use crate::response::{ApiError, Body};
+use crate::router::Endpoint;
+use crate::state::State;
+
+/// Routes one request and records its outcome.
+pub async fn handle(state: &State, request: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let endpoint = Endpoint::parse(request.method(), request.uri().path());
+    let result = match endpoint {
+        Endpoint::UpdateCheck => handlers::update_check(state, request).await,
+        Endpoint::UpdatesHealth | Endpoint::Health => Ok(handlers::status_ok()),
+        Endpoint::Ready => handlers::ready(state).await,
+        Endpoint::Metrics => Ok(handlers::metrics(state)),
+        Endpoint::MethodNotAllowed { allow } => Err(ApiError::method_not_allowed(allow)),
+        Endpoint::NotFound => Err(ApiError::not_found()),
+    };
+    let response = result.unwrap_or_else(ApiError::into_response);
+    let status = response.status().as_u16();
+    state.metrics.count_response(endpoint.label(), status);
+    tracing::debug!(
+        endpoint = endpoint.label(),
+        status,
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish within the grace period.
+pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(state.config.max_connections));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "connection limit reached; closing new connection");
+            continue;
+        };
+        // Small JSON answers: send them without waiting for Nagle's algorithm.
+        let _ = stream.set_nodelay(true);
+        let connection_state = state.clone();
+        let service = service_fn(move |request| {
+            let state = connection_state.clone();
+            async move { Ok::<_, Infallible>(handle(&state, request).await) }
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(state.config.header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: waiting for in-flight requests");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(state.config.shutdown_grace) => tracing::warn!("grace period over; closing remaining connections"),
+    }
+}

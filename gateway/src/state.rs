@@ -1,0 +1,15 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::db::Database;
+use crate::device_log::DeviceLog;
+use crate::metrics::Metrics;
+
+pub struct State {
+    pub config: Config,
+    pub db: Arc<Database>,
+    pub device_log: Arc<DeviceLog>,
+    pub metrics: Arc<Metrics>,
+}
