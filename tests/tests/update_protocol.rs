@@ -181,17 +181,13 @@ fn version_limits_compare_with_the_native_version() {
     set(&mut db, "1.2.4", "version_number");
     let body = assert_refusal(&native().check(gw.addr), "misconfigured_channel", "failed");
     assert_eq!(body["old"], "1.2.3");
-    db.exec(&format!(
-        "UPDATE liveupdate.bundles SET min_update_version = '1.2.5' WHERE name = '1.2.4'"
-    ));
+    db.exec("UPDATE liveupdate.bundles SET min_update_version = '1.2.5' WHERE name = '1.2.4'");
     assert_refusal(
         &native().check(gw.addr),
         "disable_auto_update_to_metadata",
         "blocked",
     );
-    db.exec(&format!(
-        "UPDATE liveupdate.bundles SET min_update_version = '1.2.0' WHERE name = '1.2.4'"
-    ));
+    db.exec("UPDATE liveupdate.bundles SET min_update_version = '1.2.0' WHERE name = '1.2.4'");
     assert!(matches!(native().outcome(gw.addr), Outcome::Update { .. }));
     set(&mut db, "1.2.2", "none");
     let body = assert_refusal(

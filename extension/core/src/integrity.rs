@@ -50,6 +50,7 @@ pub fn is_session_key(value: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
     use super::*;
 
@@ -90,6 +91,7 @@ pub fn is_bundle_path(path: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod path_tests {
     use super::is_bundle_path;
 

@@ -56,6 +56,7 @@ impl PluginVersion {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
     use super::*;
 

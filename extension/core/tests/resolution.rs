@@ -1,3 +1,8 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed step should fail loudly"
+)]
+
 //! The decision table of protocol.md §2.5/§3.2, one case per reachable row, plus property tests for
 //! version ordering and the policy order.
 
