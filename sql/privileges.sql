@@ -7,6 +7,8 @@ REVOKE ALL ON ALL TABLES IN SCHEMA liveupdate FROM PUBLIC;
 COMMENT ON SCHEMA liveupdate IS 'liveupdate: self-hosted live updates for Capacitor apps.';
 COMMENT ON FUNCTION liveupdate.resolve_update(jsonb) IS
     'Answers a plugin update check (the body of POST /updates) with the JSON body to send back: a bundle, {"version":"builtin"}, or {error, message, kind}. Read-only: device state is recorded separately by record_device_checks.';
+COMMENT ON FUNCTION liveupdate._resolve_update_text(text) IS
+    'resolve_update with JSON text in and out, for the gateway''s hot path (no jsonb conversions).';
 COMMENT ON FUNCTION liveupdate._is_app_id(text) IS 'True for a reverse-domain app id such as com.example.app.';
 COMMENT ON FUNCTION liveupdate._is_semver(text) IS 'True for a strict semver version such as 1.4.2.';
 COMMENT ON FUNCTION liveupdate._is_http_url(text) IS 'True for an absolute http(s) URL.';

@@ -27,6 +27,18 @@ mod tests {
     }
 
     fn check(overrides: Value) -> Value {
+        let body = check_body(overrides);
+        Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT liveupdate.resolve_update($1)",
+            &[pgrx::JsonB(body).into()],
+        )
+        .expect("resolve_update runs")
+        .expect("resolve_update returns a body")
+        .0
+    }
+
+    /// A current Android update check, with `overrides` applied.
+    fn check_body(overrides: Value) -> Value {
         let mut body = json!({
             "platform": "android", "device_id": DEVICE, "app_id": "com.acme.app",
             "version_build": "1.0.0", "version_name": "builtin", "plugin_version": "8.51.14",
@@ -35,13 +47,7 @@ mod tests {
         for (k, v) in overrides.as_object().expect("object") {
             body[k] = v.clone();
         }
-        Spi::get_one_with_args::<pgrx::JsonB>(
-            "SELECT liveupdate.resolve_update($1)",
-            &[pgrx::JsonB(body).into()],
-        )
-        .expect("resolve_update runs")
-        .expect("resolve_update returns a body")
-        .0
+        body
     }
 
     /// Runs `statement` and asserts it fails with `sqlstate` (any other outcome fails the test).
@@ -70,6 +76,34 @@ mod tests {
             body.get("error").is_none()
                 && body.get("kind").is_none()
                 && body.get("message").is_none()
+        );
+    }
+
+    #[pg_test]
+    fn text_entry_point_answers_like_the_jsonb_one() {
+        fixture();
+        for overrides in [
+            json!({}),
+            json!({"version_name": "1.0.1"}),
+            json!({"app_id": "com.x.y"}),
+            json!({"device_id": 3}),
+        ] {
+            let via_jsonb = check(overrides.clone());
+            let mut body = check_body(overrides);
+            let via_text = Spi::get_one_with_args::<String>(
+                "SELECT liveupdate._resolve_update_text($1)",
+                &[body.take().to_string().into()],
+            )
+            .unwrap()
+            .unwrap();
+            assert_eq!(serde_json::from_str::<Value>(&via_text).unwrap(), via_jsonb);
+        }
+        let broken = Spi::get_one::<String>("SELECT liveupdate._resolve_update_text('{nope')")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&broken).unwrap()["error"],
+            "invalid_json_parse_body"
         );
     }
 

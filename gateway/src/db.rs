@@ -93,14 +93,19 @@ impl Database {
         Ok(Database { pool })
     }
 
-    /// `liveupdate.resolve_update`: the answer body for a validated, normalised update check.
+    /// The answer body for a validated, normalised update check. Calls the extension's text entry
+    /// point, which skips the jsonb conversions of `resolve_update(jsonb)` (about 10% of its cost).
     pub async fn resolve_update(&self, request: &Value) -> Result<Value, DbError> {
         let client = self.pool.get().await?;
         let statement = client
-            .prepare_cached("SELECT liveupdate.resolve_update($1::jsonb)")
+            .prepare_cached("SELECT liveupdate._resolve_update_text($1::text)")
             .await?;
-        let row = client.query_one(&statement, &[request]).await?;
-        Ok(row.try_get::<_, Value>(0)?)
+        let row = client
+            .query_one(&statement, &[&request.to_string()])
+            .await?;
+        let answer: String = row.try_get(0)?;
+        serde_json::from_str(&answer)
+            .map_err(|e| DbError::Failed(format!("the extension answered with invalid JSON: {e}")))
     }
 
     /// `liveupdate.record_device_checks`: writes a batch of device states, returns rows written.
