@@ -284,9 +284,14 @@ AS $$
 DECLARE
     app_pk bigint := liveupdate._app_pk(app_id);
     channel_pk bigint := liveupdate._channel_pk(app_pk, channel);
+    new_bundle bigint;
 BEGIN
+    new_bundle := liveupdate._live_bundle_pk(app_pk, bundle);
     UPDATE liveupdate.channels AS c
-    SET bundle_id = liveupdate._live_bundle_pk(app_pk, bundle), updated_at = now()
+    SET bundle_id = new_bundle,
+        -- clock time, not transaction time: it is compared with failures reported in between.
+        bundle_changed_at = CASE WHEN c.bundle_id IS DISTINCT FROM new_bundle THEN clock_timestamp() ELSE c.bundle_changed_at END,
+        updated_at = now()
     WHERE c.id = channel_pk;
 END
 $$;

@@ -7,6 +7,12 @@ REVOKE ALL ON ALL TABLES IN SCHEMA liveupdate FROM PUBLIC;
 COMMENT ON SCHEMA liveupdate IS 'liveupdate: self-hosted live updates for Capacitor apps.';
 COMMENT ON FUNCTION liveupdate.resolve_update(jsonb) IS
     'Answers a plugin update check (the body of POST /updates) with the JSON body to send back: a bundle, {"version":"builtin"}, or {error, message, kind}. Read-only: device state is recorded separately by record_device_checks.';
+COMMENT ON FUNCTION liveupdate.record_stats(jsonb) IS
+    'Stores a POST /stats body (an array of events or one event) in one transaction and returns the answer body: {"status":"ok"[,"results":[...]]} or an error. Events naming an unknown bundle are refused with version_not_found and not stored.';
+COMMENT ON FUNCTION liveupdate._record_stats_text(text) IS 'record_stats with JSON text in and out, for the gateway.';
+COMMENT ON FUNCTION liveupdate.channel_self(text, jsonb) IS
+    'Answers /channel_self: operation set (POST), get (PUT), list (GET) or unset (DELETE), request the body or the query string as an object. Plugins before 5.34/6.34/7.34/8.0 keep their channel as a server-side override; later ones only have it validated.';
+COMMENT ON FUNCTION liveupdate._channel_self_text(text, text) IS 'channel_self with JSON text in and out, for the gateway.';
 COMMENT ON FUNCTION liveupdate._resolve_update_text(text) IS
     'resolve_update with JSON text in and out, for the gateway''s hot path (no jsonb conversions).';
 COMMENT ON FUNCTION liveupdate._is_app_id(text) IS 'True for a reverse-domain app id such as com.example.app.';

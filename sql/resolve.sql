@@ -5,6 +5,7 @@
 -- Candidates in priority order: 1 the device override (any flags), 2 the channel named by the
 -- device (public or self-settable, platform on), 3 the platform's public channel (only when the
 -- device names none: there is no fallback). A candidate whose bundle was deleted is skipped.
+-- failed_on_device: the device reported this bundle broken since the channel last changed bundle.
 -- No row: unknown app. A row with NULL channel_id: no channel.
 SELECT app.id,
        app.expose_metadata,
@@ -32,7 +33,8 @@ SELECT app.id,
        pick.min_update_version,
        pick.link,
        pick.comment,
-       pick.manifest_count
+       pick.manifest_count,
+       pick.failed_on_device
 FROM liveupdate.apps AS app
 LEFT JOIN LATERAL (
     SELECT candidate.priority = 1 AS via_override,
@@ -40,7 +42,10 @@ LEFT JOIN LATERAL (
            c.allow_emulator, c.allow_device, c.allow_dev, c.allow_prod, c.disable_auto_update,
            c.disable_auto_update_under_native,
            b.id AS bundle_id, b.name AS bundle_name, b.checksum, b.session_key, b.key_id,
-           b.external_url, b.storage_key, b.min_update_version, b.link, b.comment, b.manifest_count
+           b.external_url, b.storage_key, b.min_update_version, b.link, b.comment, b.manifest_count,
+           EXISTS (SELECT 1 FROM liveupdate.device_failed_bundles AS f
+                   WHERE f.app_id = c.app_id AND f.device_id = $2::uuid AND f.bundle_id = c.bundle_id
+                     AND f.failed_at > c.bundle_changed_at) AS failed_on_device
     FROM (
         SELECT 1 AS priority, o.channel_id
         FROM liveupdate.device_overrides AS o

@@ -98,6 +98,7 @@ CREATE TABLE liveupdate.channels (
     allow_prod                        boolean NOT NULL DEFAULT true,
     disable_auto_update               liveupdate.auto_update_limit NOT NULL DEFAULT 'major',
     disable_auto_update_under_native  boolean NOT NULL DEFAULT true,
+    bundle_changed_at                 timestamptz NOT NULL DEFAULT now(),
     created_at                        timestamptz NOT NULL DEFAULT now(),
     updated_at                        timestamptz NOT NULL DEFAULT now(),
     UNIQUE (app_id, name),
@@ -113,6 +114,7 @@ CREATE INDEX channels_bundle_idx ON liveupdate.channels (bundle_id) WHERE bundle
 COMMENT ON TABLE liveupdate.channels IS 'Release channels: what each group of devices should run. A NULL bundle means the builtin bundle.';
 COMMENT ON COLUMN liveupdate.channels.name IS 'Channel name, unique per app; devices ask for it as defaultChannel.';
 COMMENT ON COLUMN liveupdate.channels.bundle_id IS 'The bundle devices on this channel get; NULL means revert to the builtin bundle.';
+COMMENT ON COLUMN liveupdate.channels.bundle_changed_at IS 'When bundle_id last changed; failures devices reported before it no longer block the bundle.';
 COMMENT ON COLUMN liveupdate.channels.public IS 'The default channel of its platforms for devices that ask for none (one per platform per app).';
 COMMENT ON COLUMN liveupdate.channels.ios IS 'Serve iOS devices.';
 COMMENT ON COLUMN liveupdate.channels.android IS 'Serve Android devices.';

@@ -5,8 +5,11 @@
 
 use pgrx::prelude::*;
 
+mod channel;
+mod plans;
 mod resolve;
 mod settings;
+mod stats;
 mod validators;
 
 pgrx::pg_module_magic!(name, version);
@@ -25,6 +28,7 @@ extension_sql_file!(
     ]
 );
 extension_sql_file!("../sql/api.sql", name = "api", requires = ["schema"]);
+extension_sql_file!("../sql/events.sql", name = "events", requires = ["schema"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 #[pg_guard]

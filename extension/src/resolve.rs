@@ -3,29 +3,22 @@
 //! Planning dominated earlier measurements (a plain SQL function is re-planned on every call), so
 //! each statement is prepared once per backend and kept (`SPI_keepplan`), one plan per platform.
 
-use std::cell::RefCell;
-
 use liveupdate_core::answer::{Code, Refusal};
 use liveupdate_core::policy::{AutoUpdateLimit, ChannelRules};
 use liveupdate_core::request::{Platform, UpdateRequest};
 use liveupdate_core::resolve::{self, BundleFacts, Decision, ManifestEntry, Target};
 use liveupdate_core::version;
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
+use pgrx::spi::{SpiClient, SpiResult, SpiTupleTable};
 use pgrx::{JsonB, PgBuiltInOids, PgOid};
 use serde_json::Value;
 
+use crate::plans::with_plan;
 use crate::settings;
 
 const RESOLVE_SQL: &str = include_str!("../../sql/resolve.sql");
 const MANIFEST_SQL: &str = "SELECT file_name, file_hash, download_url, storage_key \
                             FROM liveupdate.bundle_files WHERE bundle_id = $1 ORDER BY file_name";
-
-thread_local! {
-    // A backend is single-threaded; plans live as long as it does.
-    static RESOLVE_PLANS: RefCell<[Option<OwnedPreparedStatement>; 3]> = const { RefCell::new([None, None, None]) };
-    static MANIFEST_PLAN: RefCell<Option<OwnedPreparedStatement>> = const { RefCell::new(None) };
-}
 
 /// Answers a plugin update check with the body to send back (protocol.md §2-3).
 #[pg_extern(stable, strict, parallel_safe)]
@@ -42,9 +35,7 @@ fn resolve_update(request: JsonB) -> JsonB {
 fn resolve_update_text(request: &str) -> String {
     let body = match serde_json::from_str::<Value>(request) {
         Ok(body) => answer(&body),
-        Err(e) => Refusal::new(Code::InvalidJsonParseBody)
-            .with_more_info("reason", e.to_string())
-            .to_json(),
+        Err(e) => Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string()).to_json(),
     };
     body.to_string()
 }
@@ -87,27 +78,20 @@ struct Found {
 }
 
 fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Option<Found>> {
-    let slot = match req.platform {
-        Platform::Ios => 0,
-        Platform::Android => 1,
-        Platform::Electron => 2,
+    // One plan per platform, so each can use its platform's partial index on public channels.
+    let name = match req.platform {
+        Platform::Ios => "resolve_ios",
+        Platform::Android => "resolve_android",
+        Platform::Electron => "resolve_electron",
     };
-    RESOLVE_PLANS.with_borrow_mut(|plans| {
-        if plans[slot].is_none() {
-            let sql = RESOLVE_SQL.replace("__PLATFORM__", req.platform.as_str());
-            let text = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
-            plans[slot] = Some(client.prepare(sql.as_str(), &[text, text, text])?.keep());
-        }
-        let plan = plans[slot].as_ref().expect("prepared just above");
+    let text = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
+    let sql = || RESOLVE_SQL.replace("__PLATFORM__", req.platform.as_str());
+    with_plan(client, name, sql, &[text, text, text], |plan| {
         let requested = req.default_channel.as_deref().unwrap_or("");
         let rows = client.select(
             plan,
             Some(1),
-            &[
-                req.app_id.as_str().into(),
-                req.device_id.as_str().into(),
-                requested.into(),
-            ],
+            &[req.app_id.as_str().into(), req.device_id.as_str().into(), requested.into()],
         )?;
         if rows.is_empty() {
             return Ok(None);
@@ -119,11 +103,7 @@ fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Option<Found
 fn read_found(row: &SpiTupleTable<'_>) -> SpiResult<Option<Found>> {
     let expose_metadata = row.get::<bool>(2)?.unwrap_or(false);
     let Some(via_override) = row.get::<bool>(3)? else {
-        return Ok(Some(Found {
-            expose_metadata,
-            target: None,
-            bundle_pk: 0,
-        }));
+        return Ok(Some(Found { expose_metadata, target: None, bundle_pk: 0 }));
     };
     let flag = |ordinal| row.get::<bool>(ordinal).map(|v| v.unwrap_or(false));
     let limit_text = row.get::<String>(15)?.unwrap_or_default();
@@ -148,9 +128,10 @@ fn read_found(row: &SpiTupleTable<'_>) -> SpiResult<Option<Found>> {
         None => None,
         Some(_) => Some(read_bundle(row)?),
     };
+    let failed_on_device = row.get::<bool>(28)?.unwrap_or(false);
     Ok(Some(Found {
         expose_metadata,
-        target: Some(Target { channel, bundle }),
+        target: Some(Target { channel, bundle, failed_on_device }),
         bundle_pk: bundle_pk.unwrap_or(0),
     }))
 }
@@ -176,33 +157,28 @@ fn read_bundle(row: &SpiTupleTable<'_>) -> SpiResult<BundleFacts> {
     })
 }
 
-fn load_manifest(
-    client: &SpiClient<'_>,
-    bundle_pk: i64,
-    public_url: &str,
-) -> SpiResult<Vec<ManifestEntry>> {
-    MANIFEST_PLAN.with_borrow_mut(|slot| {
-        if slot.is_none() {
-            *slot = Some(
-                client
-                    .prepare(MANIFEST_SQL, &[PgOid::BuiltIn(PgBuiltInOids::INT8OID)])?
-                    .keep(),
-            );
-        }
-        let plan = slot.as_ref().expect("prepared just above");
-        let mut entries = Vec::new();
-        for row in client.select(plan, None, &[bundle_pk.into()])? {
-            let storage_key = row.get::<String>(4)?;
-            let download_url = match row.get::<String>(3)? {
-                Some(url) => url,
-                None => resolve::storage_url(public_url, &storage_key.unwrap_or_default()),
-            };
-            entries.push(ManifestEntry {
-                file_name: row.get::<String>(1)?.unwrap_or_default(),
-                file_hash: row.get::<String>(2)?.unwrap_or_default(),
-                download_url,
-            });
-        }
-        Ok(entries)
-    })
+fn load_manifest(client: &SpiClient<'_>, bundle_pk: i64, public_url: &str) -> SpiResult<Vec<ManifestEntry>> {
+    let int8 = PgOid::BuiltIn(PgBuiltInOids::INT8OID);
+    with_plan(
+        client,
+        "manifest",
+        || MANIFEST_SQL.to_owned(),
+        &[int8],
+        |plan| {
+            let mut entries = Vec::new();
+            for row in client.select(plan, None, &[bundle_pk.into()])? {
+                let storage_key = row.get::<String>(4)?;
+                let download_url = match row.get::<String>(3)? {
+                    Some(url) => url,
+                    None => resolve::storage_url(public_url, &storage_key.unwrap_or_default()),
+                };
+                entries.push(ManifestEntry {
+                    file_name: row.get::<String>(1)?.unwrap_or_default(),
+                    file_hash: row.get::<String>(2)?.unwrap_or_default(),
+                    download_url,
+                });
+            }
+            Ok(entries)
+        },
+    )
 }

@@ -65,18 +65,10 @@ mod tests {
         let body = check(json!({}));
         assert_eq!(body["version"], "1.0.1");
         assert_eq!(body["url"], "https://cdn.acme.test/1.0.1.zip");
-        assert_eq!(
-            body["checksum"],
-            "ab".repeat(32),
-            "plain checksums are stored lowercase"
-        );
+        assert_eq!(body["checksum"], "ab".repeat(32), "plain checksums are stored lowercase");
         assert_eq!(body["session_key"], "");
         assert_eq!(body["link"], "https://acme.test/notes");
-        assert!(
-            body.get("error").is_none()
-                && body.get("kind").is_none()
-                && body.get("message").is_none()
-        );
+        assert!(body.get("error").is_none() && body.get("kind").is_none() && body.get("message").is_none());
     }
 
     #[pg_test]
@@ -98,34 +90,19 @@ mod tests {
             .unwrap();
             assert_eq!(serde_json::from_str::<Value>(&via_text).unwrap(), via_jsonb);
         }
-        let broken = Spi::get_one::<String>("SELECT liveupdate._resolve_update_text('{nope')")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            serde_json::from_str::<Value>(&broken).unwrap()["error"],
-            "invalid_json_parse_body"
-        );
+        let broken =
+            Spi::get_one::<String>("SELECT liveupdate._resolve_update_text('{nope')").unwrap().unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&broken).unwrap()["error"], "invalid_json_parse_body");
     }
 
     #[pg_test]
     fn unknown_app_and_bad_requests() {
         fixture();
-        assert_eq!(
-            check(json!({"app_id": "com.other.app"}))["error"],
-            "on_premise_app"
-        );
-        assert_eq!(
-            check(json!({"device_id": "nope"}))["error"],
-            "invalid_json_body"
-        );
-        assert_eq!(
-            check(json!({"version_build": "1.2.3.4"}))["error"],
-            "semver_error"
-        );
-        let not_object = Spi::get_one::<pgrx::JsonB>("SELECT liveupdate.resolve_update('[]')")
-            .unwrap()
-            .unwrap()
-            .0;
+        assert_eq!(check(json!({"app_id": "com.other.app"}))["error"], "on_premise_app");
+        assert_eq!(check(json!({"device_id": "nope"}))["error"], "invalid_json_body");
+        assert_eq!(check(json!({"version_build": "1.2.3.4"}))["error"], "semver_error");
+        let not_object =
+            Spi::get_one::<pgrx::JsonB>("SELECT liveupdate.resolve_update('[]')").unwrap().unwrap().0;
         assert_eq!(not_object["error"], "invalid_json_body");
     }
 
@@ -144,25 +121,12 @@ mod tests {
         sql("SELECT liveupdate.create_channel('com.acme.app', 'qa', bundle => '1.0.3')");
         assert_eq!(check(json!({"defaultChannel": "beta"}))["version"], "1.0.2");
         // a private, not self-settable channel cannot be asked for, and there is no fallback
-        assert_eq!(
-            check(json!({"defaultChannel": "qa"}))["error"],
-            "no_channel"
-        );
-        assert_eq!(
-            check(json!({"defaultChannel": "missing"}))["error"],
-            "no_channel"
-        );
-        sql(&format!(
-            "SELECT liveupdate.set_device_override('com.acme.app', upper('{DEVICE}'), 'qa')"
-        ));
+        assert_eq!(check(json!({"defaultChannel": "qa"}))["error"], "no_channel");
+        assert_eq!(check(json!({"defaultChannel": "missing"}))["error"], "no_channel");
+        sql(&format!("SELECT liveupdate.set_device_override('com.acme.app', upper('{DEVICE}'), 'qa')"));
         assert_eq!(check(json!({"defaultChannel": "beta"}))["version"], "1.0.3");
-        assert_eq!(
-            check(json!({"device_id": DEVICE.to_uppercase()}))["version"],
-            "1.0.3"
-        );
-        sql(&format!(
-            "SELECT liveupdate.remove_device_override('com.acme.app', '{DEVICE}')"
-        ));
+        assert_eq!(check(json!({"device_id": DEVICE.to_uppercase()}))["version"], "1.0.3");
+        sql(&format!("SELECT liveupdate.remove_device_override('com.acme.app', '{DEVICE}')"));
         assert_eq!(check(json!({}))["version"], "1.0.1");
     }
 
@@ -170,10 +134,7 @@ mod tests {
     fn builtin_channel_reverts_devices_on_a_bundle() {
         fixture();
         sql("SELECT liveupdate.set_channel_bundle('com.acme.app', 'production', NULL)");
-        assert_eq!(
-            check(json!({"version_name": "1.0.1"})),
-            json!({"version": "builtin"})
-        );
+        assert_eq!(check(json!({"version_name": "1.0.1"})), json!({"version": "builtin"}));
         assert_eq!(check(json!({}))["error"], "already_on_builtin");
         assert_eq!(check(json!({}))["kind"], "up_to_date");
     }
@@ -192,15 +153,9 @@ mod tests {
         let manifest = body["manifest"].as_array().expect("a manifest for 8.x");
         assert_eq!(manifest.len(), 2);
         assert_eq!(manifest[0]["file_name"], "assets/app.js.br");
-        assert!(
-            body["url"].as_str().unwrap().starts_with("http"),
-            "manifest-only bundles still carry a url"
-        );
+        assert!(body["url"].as_str().unwrap().starts_with("http"), "manifest-only bundles still carry a url");
         // 6.24 has no delta support and the bundle has no zip: nothing it can download
-        assert_eq!(
-            check(json!({"plugin_version": "6.24.0"}))["error"],
-            "no_bundle_url"
-        );
+        assert_eq!(check(json!({"plugin_version": "6.24.0"}))["error"], "no_bundle_url");
     }
 
     #[pg_test]
@@ -224,10 +179,7 @@ mod tests {
             "PERFORM liveupdate.register_bundle('com.acme.app', '2.0.0', external_url => 'ftp://x.test/a.zip')",
             "22023",
         );
-        expect_sqlstate(
-            "PERFORM liveupdate.register_bundle('com.acme.app', '2.0.0')",
-            "22023",
-        );
+        expect_sqlstate("PERFORM liveupdate.register_bundle('com.acme.app', '2.0.0')", "22023");
         expect_sqlstate(
             "PERFORM liveupdate.register_bundle('com.acme.app', '2.0.0', external_url => 'https://x.test/a.zip', checksum => 'zz')",
             "22023",
@@ -240,10 +192,7 @@ mod tests {
             "PERFORM liveupdate.create_channel('com.acme.app', 'other', public => true)",
             "23505",
         );
-        expect_sqlstate(
-            "PERFORM liveupdate.create_channel('com.acme.app', 'production')",
-            "23505",
-        );
+        expect_sqlstate("PERFORM liveupdate.create_channel('com.acme.app', 'production')", "23505");
         expect_sqlstate(
             "PERFORM liveupdate.create_channel('com.acme.app', 'x', disable_auto_update => 'sometimes')",
             "22023",
@@ -252,14 +201,8 @@ mod tests {
             "PERFORM liveupdate.set_channel_bundle('com.acme.app', 'production', '9.9.9')",
             "P0002",
         );
-        expect_sqlstate(
-            "PERFORM liveupdate.set_channel_bundle('com.acme.app', 'nope', NULL)",
-            "P0002",
-        );
-        expect_sqlstate(
-            "PERFORM liveupdate.delete_bundle('com.acme.app', '1.0.1')",
-            "55000",
-        );
+        expect_sqlstate("PERFORM liveupdate.set_channel_bundle('com.acme.app', 'nope', NULL)", "P0002");
+        expect_sqlstate("PERFORM liveupdate.delete_bundle('com.acme.app', '1.0.1')", "55000");
         expect_sqlstate(
             "PERFORM liveupdate.set_device_override('com.acme.app', 'not-a-uuid', 'production')",
             "22023",
@@ -304,9 +247,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(written, 1);
-        let name = Spi::get_one::<String>("SELECT version_name FROM liveupdate.devices")
-            .unwrap()
-            .unwrap();
+        let name = Spi::get_one::<String>("SELECT version_name FROM liveupdate.devices").unwrap().unwrap();
         assert_eq!(name, "1.0.1", "the latest check of a device wins");
         // an older check arriving late does not overwrite newer state
         let late = json!([{"app_id": "com.acme.app", "device_id": DEVICE, "platform": "ios", "plugin_version": "8.51.14",
@@ -316,9 +257,7 @@ mod tests {
             &[pgrx::JsonB(late).into()],
         )
         .unwrap();
-        let name = Spi::get_one::<String>("SELECT version_name FROM liveupdate.devices")
-            .unwrap()
-            .unwrap();
+        let name = Spi::get_one::<String>("SELECT version_name FROM liveupdate.devices").unwrap().unwrap();
         assert_eq!(name, "1.0.1");
     }
 
@@ -329,10 +268,256 @@ mod tests {
         for platform in ["ios", "android", "electron"] {
             let query = include_str!("../../sql/resolve.sql").replace("__PLATFORM__", platform);
             let plan =
-                Spi::explain_with_args(&query, &["com.acme.app".into(), DEVICE.into(), "".into()])
-                    .unwrap();
+                Spi::explain_with_args(&query, &["com.acme.app".into(), DEVICE.into(), "".into()]).unwrap();
             let text = format!("{:?}", plan.0);
             assert!(!text.contains("Seq Scan"), "{platform}: {text}");
         }
+    }
+
+    fn stats_event(overrides: Value) -> Value {
+        let mut event = json!({
+            "platform": "android", "device_id": DEVICE, "app_id": "com.acme.app", "version_build": "1.0.0",
+            "version_os": "14", "version_name": "1.0.1", "old_version_name": "builtin",
+            "plugin_version": "8.51.14", "is_emulator": false, "is_prod": true, "action": "set"
+        });
+        for (k, v) in overrides.as_object().expect("object") {
+            event[k] = v.clone();
+        }
+        event
+    }
+
+    fn record(batch: Value) -> Value {
+        Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT liveupdate.record_stats($1)",
+            &[pgrx::JsonB(batch).into()],
+        )
+        .expect("record_stats runs")
+        .expect("record_stats answers")
+        .0
+    }
+
+    fn count(query: &str) -> i64 {
+        Spi::get_one::<i64>(query).unwrap().unwrap_or(0)
+    }
+
+    #[pg_test]
+    fn stats_batches_answer_per_event() {
+        fixture();
+        let body = record(json!([
+            stats_event(json!({})),
+            stats_event(json!({"action": "made_up"})),
+            stats_event(json!({"version_name": "9.9.9"})),
+            stats_event(json!({"version_name": "builtin", "action": "app_moved_to_foreground"})),
+            stats_event(
+                json!({"version_name": "unknown", "action": "download_fail", "plugin_version": "7.16.0"})
+            ),
+        ]));
+        let results = body["results"].as_array().unwrap();
+        assert_eq!(body["status"], "ok");
+        assert_eq!(results.len(), 5);
+        assert_eq!(results[0], json!({"status": "ok", "index": 0}));
+        assert_eq!(
+            (results[1]["status"].clone(), results[1]["error"].clone()),
+            (json!("error"), json!("invalid_json_body"))
+        );
+        assert_eq!(results[2]["error"], "version_not_found");
+        assert_eq!(results[2]["moreInfo"]["version_name"], "9.9.9");
+        assert_eq!(results[3]["status"], "ok");
+        assert_eq!(results[4]["status"], "ok", "legacy download_fail is acknowledged");
+        assert_eq!(
+            count("SELECT count(*) FROM liveupdate.device_events"),
+            2,
+            "only the valid, known events are stored"
+        );
+        assert_eq!(count("SELECT count(*) FROM liveupdate.device_events WHERE action = 'download_fail'"), 0);
+    }
+
+    #[pg_test]
+    fn stats_single_objects_and_whole_batch_refusals() {
+        fixture();
+        assert_eq!(record(stats_event(json!({}))), json!({"status": "ok"}));
+        assert_eq!(record(stats_event(json!({"version_name": "2.0.0"})))["error"], "version_not_found");
+        assert_eq!(record(stats_event(json!({"action": "nope"})))["error"], "invalid_json_body");
+        assert_eq!(record(json!([])), json!({"status": "ok", "results": []}));
+        assert_eq!(
+            record(json!([stats_event(json!({})), stats_event(json!({"app_id": "com.other.app"}))]))["error"],
+            "mixed_app_ids"
+        );
+        assert_eq!(record(json!([{"app_id": "bad"}]))["error"], "invalid_app_id");
+        assert_eq!(record(stats_event(json!({"app_id": "com.nobody.app"})))["error"], "app_not_found");
+        assert_eq!(count("SELECT count(*) FROM liveupdate.device_events"), 1);
+    }
+
+    #[pg_test]
+    fn stats_counters_devices_and_custom_ids() {
+        fixture();
+        sql(
+            "SELECT liveupdate.register_bundle('com.acme.app', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip')",
+        );
+        sql("SELECT liveupdate.update_app('com.acme.app', allow_custom_id => false)");
+        record(json!([
+            stats_event(json!({"custom_id": "user-7"})),
+            stats_event(json!({"version_name": "1.0.2", "old_version_name": "1.0.1"})),
+            stats_event(json!({"version_name": "1.0.2", "action": "update_fail"})),
+            stats_event(json!({"version_name": "1.0.1", "is_emulator": true})),
+            stats_event(json!({"version_name": "1.0.2", "action": "download_complete"})),
+        ]));
+        let counts = |bundle: &str| {
+            Spi::get_three_with_args::<i64, i64, i64>(
+                "SELECT installs, fails, uninstalls FROM liveupdate.bundle_counts WHERE bundle = $1",
+                &[bundle.into()],
+            )
+            .unwrap()
+        };
+        assert_eq!(counts("1.0.1"), (Some(1), Some(0), Some(1)), "emulators are not counted");
+        assert_eq!(counts("1.0.2"), (Some(1), Some(1), Some(0)));
+        let device = Spi::get_two::<String, String>(
+            "SELECT version_name, coalesce(custom_id, '-') FROM liveupdate.devices",
+        )
+        .unwrap();
+        assert_eq!(
+            device,
+            (Some("1.0.1".into()), Some("-".into())),
+            "the latest event naming the running bundle wins; custom ids refused"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM liveupdate.device_events WHERE action = 'customIdBlocked'"),
+            1
+        );
+    }
+
+    #[pg_test]
+    fn reported_failures_block_the_bundle_until_the_channel_changes() {
+        fixture();
+        sql(
+            "SELECT liveupdate.register_bundle('com.acme.app', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip')",
+        );
+        sql("SELECT liveupdate.set_channel_bundle('com.acme.app', 'production', '1.0.2')");
+        assert_eq!(check(json!({}))["version"], "1.0.2");
+        // a transient failure does not block
+        record(stats_event(json!({"version_name": "1.0.2", "action": "download_fail"})));
+        assert_eq!(check(json!({}))["version"], "1.0.2");
+        record(stats_event(json!({"version_name": "1.0.2", "action": "update_fail"})));
+        let body = check(json!({}));
+        assert_eq!(
+            (body["error"].clone(), body["kind"].clone()),
+            (json!("bundle_failed_on_device"), json!("blocked"))
+        );
+        assert_eq!(
+            check(json!({"device_id": "00000000-0000-4000-8000-000000000009"}))["version"],
+            "1.0.2",
+            "other devices still get it"
+        );
+        // pointing the channel elsewhere and back clears the memory
+        sql("SELECT liveupdate.set_channel_bundle('com.acme.app', 'production', '1.0.1')");
+        sql("SELECT pg_sleep(0.01)");
+        sql("SELECT liveupdate.set_channel_bundle('com.acme.app', 'production', '1.0.2')");
+        assert_eq!(check(json!({}))["version"], "1.0.2");
+    }
+
+    #[pg_test]
+    fn event_partitions_are_created_and_dropped_by_day() {
+        fixture();
+        let created = Spi::get_one::<i32>("SELECT liveupdate.ensure_event_partitions(2)").unwrap().unwrap();
+        assert_eq!(created, 3);
+        assert_eq!(Spi::get_one::<i32>("SELECT liveupdate.ensure_event_partitions(2)").unwrap(), Some(0));
+        sql("CREATE TABLE liveupdate.device_events_p20200101 PARTITION OF liveupdate.device_events \
+             FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-01-02 00:00:00+00')");
+        sql(
+            "INSERT INTO liveupdate.device_events (received_at, app_id, device_id, action, version_name, is_prod, is_emulator) \
+             VALUES ('2020-01-01 12:00:00+00', 1, gen_random_uuid(), 'set', '1.0.1', true, false)",
+        );
+        let dropped = Spi::get_one::<String>(
+            "SELECT string_agg(d, ',') FROM liveupdate.drop_event_partitions(30) AS d",
+        )
+        .unwrap();
+        assert_eq!(dropped.as_deref(), Some("device_events_p20200101"));
+        assert_eq!(count("SELECT count(*) FROM liveupdate.device_events"), 0);
+    }
+
+    fn channel(operation: &str, overrides: Value) -> Value {
+        let mut body = json!({
+            "platform": "android", "device_id": DEVICE, "app_id": "com.acme.app", "version_build": "1.0.0",
+            "version_name": "builtin", "plugin_version": "8.51.14", "is_emulator": false, "is_prod": true
+        });
+        for (k, v) in overrides.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT liveupdate.channel_self($1, $2)",
+            &[operation.into(), pgrx::JsonB(body).into()],
+        )
+        .expect("channel_self runs")
+        .expect("channel_self answers")
+        .0
+    }
+
+    #[pg_test]
+    fn channel_self_for_current_plugins_stores_nothing() {
+        fixture();
+        sql("SELECT liveupdate.create_channel('com.acme.app', 'beta', allow_device_self_set => true)");
+        sql("SELECT liveupdate.create_channel('com.acme.app', 'qa')");
+        assert_eq!(channel("set", json!({"channel": "beta"})), json!({"status": "ok", "allowSet": true}));
+        assert_eq!(channel("set", json!({}))["error"], "missing_channel");
+        assert_eq!(channel("set", json!({"channel": "nope"}))["error"], "channel_not_found");
+        assert_eq!(channel("set", json!({"channel": "qa"}))["error"], "channel_self_set_not_allowed");
+        assert_eq!(
+            channel("set", json!({"channel": "production"}))["error"],
+            "public_channel_self_set_not_allowed"
+        );
+        assert_eq!(count("SELECT count(*) FROM liveupdate.device_overrides"), 0);
+        assert_eq!(channel("get", json!({})), json!({"channel": "production", "status": "default"}));
+        assert_eq!(
+            channel("get", json!({"defaultChannel": "beta"})),
+            json!({"channel": "beta", "status": "default"})
+        );
+        assert_eq!(channel("unset", json!({})), json!({"status": "ok"}));
+        let listed = channel("list", json!({"device_id": null}));
+        let names: Vec<&str> =
+            listed.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["beta", "production"]);
+        assert!(listed[0]["id"].is_i64());
+        assert_eq!(listed[0]["allow_self_set"], true);
+        assert_eq!(channel("get", json!({"app_id": "com.nobody.app"}))["error"], "on_premise_app");
+    }
+
+    #[pg_test]
+    fn channel_self_for_legacy_plugins_keeps_an_override() {
+        fixture();
+        sql(
+            "SELECT liveupdate.register_bundle('com.acme.app', '1.0.7', external_url => 'https://cdn.acme.test/1.0.7.zip')",
+        );
+        sql(
+            "SELECT liveupdate.create_channel('com.acme.app', 'beta', bundle => '1.0.7', allow_device_self_set => true)",
+        );
+        sql("SELECT liveupdate.create_channel('com.acme.app', 'qa')");
+        let legacy = json!({"plugin_version": "7.33.0"});
+        let with = |extra: Value| {
+            let mut body = legacy.clone();
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            body
+        };
+        assert_eq!(channel("get", legacy.clone()), json!({"channel": "production", "status": "default"}));
+        assert_eq!(channel("set", with(json!({"channel": "beta"}))), json!({"status": "ok"}));
+        assert_eq!(
+            channel("get", legacy.clone()),
+            json!({"channel": "beta", "status": "override", "allowSet": true})
+        );
+        assert_eq!(
+            check(json!({"plugin_version": "7.33.0"}))["version"],
+            "1.0.7",
+            "the override steers /updates"
+        );
+        // back to the public channel: the override goes
+        assert_eq!(channel("set", with(json!({"channel": "production"}))), json!({"status": "ok"}));
+        assert_eq!(count("SELECT count(*) FROM liveupdate.device_overrides"), 0);
+        assert_eq!(channel("unset", legacy.clone())["error"], "cannot_override");
+        // an operator's override on a channel devices may not choose cannot be changed from the device
+        sql(&format!("SELECT liveupdate.set_device_override('com.acme.app', '{DEVICE}', 'qa')"));
+        assert_eq!(channel("set", with(json!({"channel": "beta"})))["error"], "cannot_override");
+        assert_eq!(channel("unset", legacy.clone())["error"], "cannot_override");
+        assert_eq!(channel("get", legacy)["allowSet"], false);
     }
 }

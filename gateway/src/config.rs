@@ -24,6 +24,8 @@ pub struct Config {
     pub device_flush_interval: Duration,
     /// `LIVEUPDATE_SHUTDOWN_GRACE_MS`: how long in-flight requests may finish on SIGTERM (default 10000).
     pub shutdown_grace: Duration,
+    /// `LIVEUPDATE_EVENT_RETENTION_DAYS`: days of raw device events kept (default 90).
+    pub event_retention_days: u32,
 }
 
 #[derive(Debug)]
@@ -42,22 +44,20 @@ impl Config {
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let number = |key: &str, default: u64| -> Result<u64, ConfigError> {
-            match lookup(key) {
-                None => Ok(default),
-                Some(text) => text.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    ConfigError(format!("{key} must be a positive integer, got {text:?}"))
-                }),
-            }
-        };
+        let number =
+            |key: &str, default: u64| -> Result<u64, ConfigError> {
+                match lookup(key) {
+                    None => Ok(default),
+                    Some(text) => text.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        ConfigError(format!("{key} must be a positive integer, got {text:?}"))
+                    }),
+                }
+            };
         let millis = |key: &str, default: u64| number(key, default).map(Duration::from_millis);
-        let listen_text =
-            lookup("LIVEUPDATE_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let listen = listen_text.parse().map_err(|_| {
-            ConfigError(format!(
-                "LIVEUPDATE_LISTEN must be host:port, got {listen_text:?}"
-            ))
-        })?;
+        let listen_text = lookup("LIVEUPDATE_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen = listen_text
+            .parse()
+            .map_err(|_| ConfigError(format!("LIVEUPDATE_LISTEN must be host:port, got {listen_text:?}")))?;
         let database_url = lookup("LIVEUPDATE_DATABASE_URL")
             .ok_or_else(|| ConfigError("LIVEUPDATE_DATABASE_URL is required".to_owned()))?;
         Ok(Config {
@@ -70,22 +70,19 @@ impl Config {
             body_timeout: millis("LIVEUPDATE_BODY_TIMEOUT_MS", 15_000)?,
             device_flush_interval: millis("LIVEUPDATE_DEVICE_FLUSH_MS", 1000)?,
             shutdown_grace: millis("LIVEUPDATE_SHUTDOWN_GRACE_MS", 10_000)?,
+            event_retention_days: number("LIVEUPDATE_EVENT_RETENTION_DAYS", 90)?.min(36_500) as u32,
         })
     }
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "tests: a failed step should fail loudly"
-)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
     use super::*;
 
     #[test]
     fn defaults_and_errors() {
-        let only_db =
-            |key: &str| (key == "LIVEUPDATE_DATABASE_URL").then(|| "host=/tmp".to_owned());
+        let only_db = |key: &str| (key == "LIVEUPDATE_DATABASE_URL").then(|| "host=/tmp".to_owned());
         let config = Config::from_lookup(only_db).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.db_pool_size, 16);
@@ -95,11 +92,6 @@ mod tests {
             "LIVEUPDATE_DB_POOL_SIZE" => Some("0".to_owned()),
             _ => None,
         };
-        assert!(
-            Config::from_lookup(bad)
-                .unwrap_err()
-                .0
-                .contains("LIVEUPDATE_DB_POOL_SIZE")
-        );
+        assert!(Config::from_lookup(bad).unwrap_err().0.contains("LIVEUPDATE_DB_POOL_SIZE"));
     }
 }

@@ -54,11 +54,7 @@ impl From<tokio_postgres::Error> for DbError {
                     || *code == *SqlState::QUERY_CANCELED.code()
             }
         };
-        if transient {
-            DbError::Unavailable(error.to_string())
-        } else {
-            DbError::Failed(error.to_string())
-        }
+        if transient { DbError::Unavailable(error.to_string()) } else { DbError::Failed(error.to_string()) }
     }
 }
 
@@ -66,22 +62,13 @@ impl Database {
     /// Builds the pool; connections are opened on first use, so the gateway starts even while the
     /// database is still coming up (`/ready` tells when it is reachable).
     pub fn new(config: &Config) -> Result<Database, String> {
-        let mut pg = tokio_postgres::Config::from_str(&config.database_url).map_err(|e| {
-            format!("LIVEUPDATE_DATABASE_URL is not a valid connection string: {e}")
-        })?;
+        let mut pg = tokio_postgres::Config::from_str(&config.database_url)
+            .map_err(|e| format!("LIVEUPDATE_DATABASE_URL is not a valid connection string: {e}"))?;
         pg.application_name("liveupdate-gateway");
         pg.connect_timeout(config.db_timeout);
-        pg.options(format!(
-            "-c statement_timeout={}",
-            config.db_timeout.as_millis()
-        ));
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        pg.options(format!("-c statement_timeout={}", config.db_timeout.as_millis()));
+        let manager =
+            Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(config.db_pool_size)
             .wait_timeout(Some(config.db_timeout))
@@ -97,23 +84,46 @@ impl Database {
     /// point, which skips the jsonb conversions of `resolve_update(jsonb)` (about 10% of its cost).
     pub async fn resolve_update(&self, request: &Value) -> Result<Value, DbError> {
         let client = self.pool.get().await?;
-        let statement = client
-            .prepare_cached("SELECT liveupdate._resolve_update_text($1::text)")
-            .await?;
-        let row = client
-            .query_one(&statement, &[&request.to_string()])
-            .await?;
+        let statement = client.prepare_cached("SELECT liveupdate._resolve_update_text($1::text)").await?;
+        let row = client.query_one(&statement, &[&request.to_string()]).await?;
         let answer: String = row.try_get(0)?;
         serde_json::from_str(&answer)
             .map_err(|e| DbError::Failed(format!("the extension answered with invalid JSON: {e}")))
     }
 
+    /// Stores a stats body through the extension and returns the answer body; a 2xx is only sent
+    /// after this returns, i.e. after the commit.
+    pub async fn record_stats(&self, body: &str) -> Result<Value, DbError> {
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached("SELECT liveupdate._record_stats_text($1::text)").await?;
+        let row = client.query_one(&statement, &[&body]).await?;
+        let answer: String = row.try_get(0)?;
+        serde_json::from_str(&answer)
+            .map_err(|e| DbError::Failed(format!("the extension answered with invalid JSON: {e}")))
+    }
+
+    /// Answers a `/channel_self` request through the extension.
+    pub async fn channel_self(&self, operation: &str, request: &Value) -> Result<Value, DbError> {
+        let client = self.pool.get().await?;
+        let statement =
+            client.prepare_cached("SELECT liveupdate._channel_self_text($1::text, $2::text)").await?;
+        let row = client.query_one(&statement, &[&operation, &request.to_string()]).await?;
+        let answer: String = row.try_get(0)?;
+        serde_json::from_str(&answer)
+            .map_err(|e| DbError::Failed(format!("the extension answered with invalid JSON: {e}")))
+    }
+
+    /// Runs a maintenance statement that takes no parameters.
+    pub async fn run_maintenance(&self, sql: &str) -> Result<(), DbError> {
+        let client = self.pool.get().await?;
+        client.batch_execute(sql).await?;
+        Ok(())
+    }
+
     /// `liveupdate.record_device_checks`: writes a batch of device states, returns rows written.
     pub async fn record_device_checks(&self, checks: &Value) -> Result<i32, DbError> {
         let client = self.pool.get().await?;
-        let statement = client
-            .prepare_cached("SELECT liveupdate.record_device_checks($1::jsonb)")
-            .await?;
+        let statement = client.prepare_cached("SELECT liveupdate.record_device_checks($1::jsonb)").await?;
         let row = client.query_one(&statement, &[checks]).await?;
         Ok(row.try_get::<_, i32>(0)?)
     }
@@ -121,12 +131,7 @@ impl Database {
     /// Whether the database answers and has the extension installed.
     pub async fn ping(&self) -> Result<(), DbError> {
         let client = self.pool.get().await?;
-        client
-            .query_one(
-                "SELECT 'liveupdate.resolve_update(jsonb)'::regprocedure",
-                &[],
-            )
-            .await?;
+        client.query_one("SELECT 'liveupdate.resolve_update(jsonb)'::regprocedure", &[]).await?;
         Ok(())
     }
 }

@@ -27,9 +27,7 @@ pub struct DeviceLog {
 impl DeviceLog {
     fn lock(&self) -> MutexGuard<'_, HashMap<(String, String), Value>> {
         // A poisoned lock only means a panic elsewhere mid-insert; the map itself is intact.
-        self.pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Remembers the device's latest state; false when the buffer is full and it was dropped.
@@ -75,14 +73,10 @@ impl DeviceLog {
         let checks = Value::Array(batch.values().cloned().collect());
         match db.record_device_checks(&checks).await {
             Ok(written) => {
-                metrics
-                    .device_checks_written
-                    .fetch_add(written.max(0) as u64, Ordering::Relaxed);
+                metrics.device_checks_written.fetch_add(written.max(0) as u64, Ordering::Relaxed);
             }
             Err(error) => {
-                metrics
-                    .device_flush_failures
-                    .fetch_add(1, Ordering::Relaxed);
+                metrics.device_flush_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%error, devices = batch.len(), "device state flush failed; will retry");
                 self.restore(batch);
             }

@@ -8,8 +8,8 @@ use liveupdate_gateway::config::Config;
 use liveupdate_gateway::db::Database;
 use liveupdate_gateway::device_log::{self, DeviceLog};
 use liveupdate_gateway::metrics::Metrics;
-use liveupdate_gateway::server;
 use liveupdate_gateway::state::State;
+use liveupdate_gateway::{maintenance, server};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
@@ -17,9 +17,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
     let config = match Config::from_env() {
@@ -29,10 +27,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!(%error, "cannot start the async runtime");
@@ -55,7 +50,8 @@ async fn run(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let metrics = Arc::new(Metrics::default());
     let device_log = Arc::new(DeviceLog::default());
-    let (stop_flusher, flusher_stopped) = tokio::sync::watch::channel(false);
+    let (stop_background, flusher_stopped) = tokio::sync::watch::channel(false);
+    let flusher_stopped_for_maintenance = flusher_stopped.clone();
     let flusher = tokio::spawn(device_log::run_flusher(
         device_log.clone(),
         db.clone(),
@@ -63,16 +59,17 @@ async fn run(config: Config) -> Result<(), String> {
         config.device_flush_interval,
         flusher_stopped,
     ));
+    let maintenance = tokio::spawn(maintenance::run(
+        db.clone(),
+        config.event_retention_days,
+        flusher_stopped_for_maintenance,
+    ));
     tracing::info!(listen = %config.listen, pool = config.db_pool_size, "liveupdate gateway listening");
-    let state = Arc::new(State {
-        config,
-        db,
-        device_log,
-        metrics,
-    });
+    let state = Arc::new(State { config, db, device_log, metrics, rate_limiter: Default::default() });
     server::serve(listener, state, shutdown_signal()).await;
-    let _ = stop_flusher.send(true);
+    let _ = stop_background.send(true);
     let _ = flusher.await;
+    let _ = maintenance.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -19,20 +19,14 @@ pub struct Metrics {
 impl Metrics {
     pub fn count_response(&self, endpoint: &'static str, status: u16) {
         // A poisoned lock only means another thread panicked mid-increment; the map is still usable.
-        let mut responses = self
-            .responses
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut responses = self.responses.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         *responses.entry((endpoint, status)).or_default() += 1;
     }
 
     pub fn render(&self) -> String {
         let mut out = String::new();
         out.push_str("# TYPE liveupdate_http_responses_total counter\n");
-        let responses = self
-            .responses
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let responses = self.responses.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for ((endpoint, status), count) in responses.iter() {
             let _ = writeln!(
                 out,
@@ -41,25 +35,12 @@ impl Metrics {
         }
         let counters = [
             ("liveupdate_database_errors_total", &self.database_errors),
-            (
-                "liveupdate_device_checks_written_total",
-                &self.device_checks_written,
-            ),
-            (
-                "liveupdate_device_checks_dropped_total",
-                &self.device_checks_dropped,
-            ),
-            (
-                "liveupdate_device_flush_failures_total",
-                &self.device_flush_failures,
-            ),
+            ("liveupdate_device_checks_written_total", &self.device_checks_written),
+            ("liveupdate_device_checks_dropped_total", &self.device_checks_dropped),
+            ("liveupdate_device_flush_failures_total", &self.device_flush_failures),
         ];
         for (name, value) in counters {
-            let _ = writeln!(
-                out,
-                "# TYPE {name} counter\n{name} {}",
-                value.load(Ordering::Relaxed)
-            );
+            let _ = writeln!(out, "# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
         }
         out
     }

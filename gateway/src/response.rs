@@ -14,9 +14,7 @@ pub fn json(status: StatusCode, body: &Value) -> Response<Body> {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -33,13 +31,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: &'static str) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message,
-            retry_after_seconds: None,
-            allow: None,
-        }
+        ApiError { status, code, message, retry_after_seconds: None, allow: None }
     }
 
     pub fn not_found() -> ApiError {
@@ -49,11 +41,7 @@ impl ApiError {
     pub fn method_not_allowed(allow: &'static str) -> ApiError {
         ApiError {
             allow: Some(allow),
-            ..ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "Method not allowed",
-            )
+            ..ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
         }
     }
 
@@ -70,11 +58,7 @@ impl ApiError {
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "unknown_error",
-            "Unknown error",
-        )
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unknown_error", "Unknown error")
     }
 
     pub fn request_timeout() -> ApiError {
@@ -86,19 +70,13 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response<Body> {
-        let mut response = json(
-            self.status,
-            &json!({"error": self.code, "message": self.message, "moreInfo": {}}),
-        );
+        let mut response =
+            json(self.status, &json!({"error": self.code, "message": self.message, "moreInfo": {}}));
         if let Some(seconds) = self.retry_after_seconds {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         if let Some(allow) = self.allow {
-            response
-                .headers_mut()
-                .insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
+            response.headers_mut().insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
         }
         response
     }
@@ -107,14 +85,17 @@ impl ApiError {
 /// Sends a body produced by the extension with the status its code maps to, adding `Retry-After`
 /// to every 429 so plugins that honour it back off.
 pub fn extension_answer(body: &Value) -> Response<Body> {
-    let status = StatusCode::from_u16(liveupdate_core::answer::http_status_of(body))
-        .unwrap_or(StatusCode::OK);
+    let status =
+        StatusCode::from_u16(liveupdate_core::answer::http_status_of(body)).unwrap_or(StatusCode::OK);
     let mut response = json(status, body);
     if status == StatusCode::TOO_MANY_REQUESTS {
         let seconds = liveupdate_core::answer::retry_after_of(body).unwrap_or(60);
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+        if let Some(reset_at_ms) =
+            body.get("moreInfo").and_then(|m| m.get("rateLimitResetAt")).and_then(Value::as_u64)
+        {
+            response.headers_mut().insert("x-ratelimit-reset", HeaderValue::from(reset_at_ms / 1000));
+        }
     }
     response
 }

@@ -1,6 +1,7 @@
 //! Every route the gateway serves, parsed once from method and path.
 
 use hyper::Method;
+use liveupdate_core::channel::Operation;
 
 /// A parsed route. Device endpoints need no authentication: the plugin sends none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,6 +10,12 @@ pub enum Endpoint {
     UpdateCheck,
     /// `GET /updates`: liveness for load balancers, as the reference backend answers it.
     UpdatesHealth,
+    /// `POST /stats`: a batch of device events (or one event).
+    Stats,
+    /// `GET /stats`: answered like `GET /updates`.
+    StatsHealth,
+    /// `/channel_self`: POST set, PUT get, GET list, DELETE unset.
+    ChannelSelf(Operation),
     /// `GET /health`: the process is up.
     Health,
     /// `GET /ready`: the database answers.
@@ -33,6 +40,14 @@ impl Endpoint {
             ("/updates", &Method::POST) => Endpoint::UpdateCheck,
             ("/updates", &Method::GET) => Endpoint::UpdatesHealth,
             ("/updates", _) => Endpoint::MethodNotAllowed { allow: "GET, POST" },
+            ("/stats", &Method::POST) => Endpoint::Stats,
+            ("/stats", &Method::GET) => Endpoint::StatsHealth,
+            ("/stats", _) => Endpoint::MethodNotAllowed { allow: "GET, POST" },
+            ("/channel_self", &Method::POST) => Endpoint::ChannelSelf(Operation::Set),
+            ("/channel_self", &Method::PUT) => Endpoint::ChannelSelf(Operation::Get),
+            ("/channel_self", &Method::GET) => Endpoint::ChannelSelf(Operation::List),
+            ("/channel_self", &Method::DELETE) => Endpoint::ChannelSelf(Operation::Unset),
+            ("/channel_self", _) => Endpoint::MethodNotAllowed { allow: "GET, POST, PUT, DELETE" },
             ("/health", &Method::GET) => Endpoint::Health,
             ("/ready", &Method::GET) => Endpoint::Ready,
             ("/metrics", &Method::GET) => Endpoint::Metrics,
@@ -46,6 +61,12 @@ impl Endpoint {
         match self {
             Endpoint::UpdateCheck => "update_check",
             Endpoint::UpdatesHealth => "updates_health",
+            Endpoint::Stats => "stats",
+            Endpoint::StatsHealth => "stats_health",
+            Endpoint::ChannelSelf(Operation::Set) => "channel_set",
+            Endpoint::ChannelSelf(Operation::Get) => "channel_get",
+            Endpoint::ChannelSelf(Operation::List) => "channel_list",
+            Endpoint::ChannelSelf(Operation::Unset) => "channel_unset",
             Endpoint::Health => "health",
             Endpoint::Ready => "ready",
             Endpoint::Metrics => "metrics",
@@ -56,39 +77,21 @@ impl Endpoint {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "tests: a failed step should fail loudly"
-)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
     use super::*;
 
     #[test]
     fn routes() {
-        assert_eq!(
-            Endpoint::parse(&Method::POST, "/updates"),
-            Endpoint::UpdateCheck
-        );
-        assert_eq!(
-            Endpoint::parse(&Method::POST, "/updates/"),
-            Endpoint::UpdateCheck
-        );
-        assert_eq!(
-            Endpoint::parse(&Method::GET, "/updates"),
-            Endpoint::UpdatesHealth
-        );
+        assert_eq!(Endpoint::parse(&Method::POST, "/updates"), Endpoint::UpdateCheck);
+        assert_eq!(Endpoint::parse(&Method::POST, "/updates/"), Endpoint::UpdateCheck);
+        assert_eq!(Endpoint::parse(&Method::GET, "/updates"), Endpoint::UpdatesHealth);
         assert_eq!(
             Endpoint::parse(&Method::DELETE, "/updates"),
             Endpoint::MethodNotAllowed { allow: "GET, POST" }
         );
         assert_eq!(Endpoint::parse(&Method::GET, "/"), Endpoint::NotFound);
-        assert_eq!(
-            Endpoint::parse(&Method::GET, "/updatesx"),
-            Endpoint::NotFound
-        );
-        assert_eq!(
-            Endpoint::parse(&Method::POST, "/ready"),
-            Endpoint::MethodNotAllowed { allow: "GET" }
-        );
+        assert_eq!(Endpoint::parse(&Method::GET, "/updatesx"), Endpoint::NotFound);
+        assert_eq!(Endpoint::parse(&Method::POST, "/ready"), Endpoint::MethodNotAllowed { allow: "GET" });
     }
 }

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,12 +21,14 @@ use crate::router::Endpoint;
 use crate::state::State;
 
 /// Routes one request and records its outcome.
-pub async fn handle(state: &State, request: Request<Incoming>) -> Response<Body> {
+pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> Response<Body> {
     let started = Instant::now();
     let endpoint = Endpoint::parse(request.method(), request.uri().path());
     let result = match endpoint {
         Endpoint::UpdateCheck => handlers::update_check(state, request).await,
-        Endpoint::UpdatesHealth | Endpoint::Health => Ok(handlers::status_ok()),
+        Endpoint::Stats => handlers::record_stats(state, request).await,
+        Endpoint::ChannelSelf(operation) => handlers::channel_self(state, request, operation, peer).await,
+        Endpoint::UpdatesHealth | Endpoint::StatsHealth | Endpoint::Health => Ok(handlers::status_ok()),
         Endpoint::Ready => handlers::ready(state).await,
         Endpoint::Metrics => Ok(handlers::metrics(state)),
         Endpoint::MethodNotAllowed { allow } => Err(ApiError::method_not_allowed(allow)),
@@ -70,7 +73,7 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Futu
         let connection_state = state.clone();
         let service = service_fn(move |request| {
             let state = connection_state.clone();
-            async move { Ok::<_, Infallible>(handle(&state, request).await) }
+            async move { Ok::<_, Infallible>(handle(&state, request, peer.ip()).await) }
         });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())

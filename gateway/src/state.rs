@@ -6,10 +6,12 @@ use crate::config::Config;
 use crate::db::Database;
 use crate::device_log::DeviceLog;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
 
 pub struct State {
     pub config: Config,
     pub db: Arc<Database>,
     pub device_log: Arc<DeviceLog>,
     pub metrics: Arc<Metrics>,
+    pub rate_limiter: RateLimiter,
 }

@@ -32,10 +32,7 @@ pub enum Outcome {
     /// Reset to the builtin bundle (plugins ≥ 6.2.0 on a success-shaped `{"version":"builtin"}`).
     RevertToBuiltin,
     /// Nothing to do. `counts_as_failure` is whether the plugin raises `download_fail`.
-    NoUpdate {
-        error: String,
-        counts_as_failure: bool,
-    },
+    NoUpdate { error: String, counts_as_failure: bool },
     /// A non-2xx answer.
     HttpError { status: u16, error: Option<String> },
 }
@@ -119,11 +116,7 @@ impl Device {
 fn version_triplet(version: &str) -> (u64, u64, u64) {
     let core = version.split(['-', '+']).next().unwrap_or("0.0.0");
     let mut parts = core.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
-    (
-        parts.next().unwrap_or(0),
-        parts.next().unwrap_or(0),
-        parts.next().unwrap_or(0),
-    )
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
 /// Which detection a plugin version uses (protocol.md §11).
@@ -147,10 +140,7 @@ pub fn detection_for(plugin_version: &str) -> ErrorDetection {
 pub fn read_answer(plugin_version: &str, status: u16, body: &Value) -> Outcome {
     let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
     if !(200..300).contains(&status) {
-        return Outcome::HttpError {
-            status,
-            error: text("error"),
-        };
+        return Outcome::HttpError { status, error: text("error") };
     }
     let detection = detection_for(plugin_version);
     let is_error = match detection {
@@ -167,9 +157,7 @@ pub fn read_answer(plugin_version: &str, status: u16, body: &Value) -> Outcome {
             _ => false,
         };
         return Outcome::NoUpdate {
-            error: text("error")
-                .or_else(|| text("message"))
-                .unwrap_or_default(),
+            error: text("error").or_else(|| text("message")).unwrap_or_default(),
             counts_as_failure,
         };
     }

@@ -16,19 +16,12 @@ pub struct Response {
 
 impl Response {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -40,14 +33,9 @@ pub fn request(
     body: &[u8],
 ) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if !headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-    {
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     for (k, v) in headers {
@@ -63,20 +51,11 @@ pub fn request(
 }
 
 pub fn post_json(addr: SocketAddr, path: &str, body: &Value) -> Response {
-    request(
-        addr,
-        "POST",
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    )
+    request(addr, "POST", path, &[("Content-Type", "application/json")], body.to_string().as_bytes())
 }
 
 fn parse(raw: &[u8]) -> Response {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete HTTP response head");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete HTTP response head");
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap();
@@ -85,9 +64,5 @@ fn parse(raw: &[u8]) -> Response {
         .filter_map(|line| line.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
-    Response {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    }
+    Response { status, headers, body: raw[split + 4..].to_vec() }
 }

@@ -2,10 +2,7 @@
 //! (`LIVEUPDATE_TEST_PG`), the real gateway binary (`LIVEUPDATE_GATEWAY_BIN`) on a free port, a
 //! plain HTTP/1.1 client that can send any bytes, and a device that reads answers as the plugin does.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test harness: a failed step should fail the test loudly"
-)]
+#![allow(clippy::unwrap_used, reason = "test harness: a failed step should fail the test loudly")]
 
 pub mod device;
 pub mod http;
@@ -17,8 +14,7 @@ use std::time::{Duration, Instant};
 pub use postgres::Client;
 
 fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run the suite with `make test`"))
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite with `make test`"))
 }
 
 /// A fresh database with the extension installed, dropped and re-created for each test.
@@ -31,26 +27,16 @@ impl TestDb {
     /// Creates database `e2e_<test>` whose `liveupdate.public_url` is `public_url`.
     pub fn create(test: &str, public_url: &str) -> TestDb {
         let name = format!("e2e_{test}");
-        let mut admin = Client::connect(
-            &format!("{} dbname=postgres", env("LIVEUPDATE_TEST_PG")),
-            postgres::NoTls,
-        )
-        .unwrap();
+        let mut admin =
+            Client::connect(&format!("{} dbname=postgres", env("LIVEUPDATE_TEST_PG")), postgres::NoTls)
+                .unwrap();
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
         admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        admin
-            .batch_execute(&format!(
-                "ALTER DATABASE {name} SET liveupdate.public_url = '{public_url}'"
-            ))
+            .batch_execute(&format!("ALTER DATABASE {name} SET liveupdate.public_url = '{public_url}'"))
             .unwrap();
         let mut client = Client::connect(&TestDb::url_for(&name), postgres::NoTls).unwrap();
-        client
-            .batch_execute("CREATE EXTENSION pg_liveupdate")
-            .unwrap();
+        client.batch_execute("CREATE EXTENSION pg_liveupdate").unwrap();
         TestDb { name, client }
     }
 
@@ -63,9 +49,7 @@ impl TestDb {
     }
 
     pub fn exec(&mut self, sql: &str) {
-        self.client
-            .batch_execute(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.client.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     pub fn count(&mut self, sql: &str) -> i64 {
@@ -88,11 +72,7 @@ pub struct Gateway {
 
 /// A free loopback port (the listener is closed before the gateway binds it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Gateway {
@@ -117,16 +97,10 @@ impl Gateway {
         let child = command.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "gateway did not start listening on {addr}"
-            );
+            assert!(Instant::now() < deadline, "gateway did not start listening on {addr}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Gateway {
-            child: Some(child),
-            addr,
-        }
+        Gateway { child: Some(child), addr }
     }
 
     pub fn base_url(&self) -> String {
@@ -140,11 +114,7 @@ impl Gateway {
 
     fn terminate(&mut self) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
+        Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
         Some(child.wait().unwrap())
     }
 }

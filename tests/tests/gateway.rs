@@ -27,13 +27,7 @@ fn valid_body() -> Value {
 }
 
 fn post_raw(gw: &Gateway, body: &[u8]) -> http::Response {
-    http::request(
-        gw.addr,
-        "POST",
-        "/updates",
-        &[("Content-Type", "application/json")],
-        body,
-    )
+    http::request(gw.addr, "POST", "/updates", &[("Content-Type", "application/json")], body)
 }
 
 fn with(field: &str, value: Value) -> Vec<u8> {
@@ -52,140 +46,47 @@ fn without(field: &str) -> Vec<u8> {
 fn validation_codes_and_nothing_written() {
     let (mut db, gw) = setup("validation");
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
-        (
-            "malformed JSON",
-            b"{\"app_id\": ".to_vec(),
-            400,
-            "invalid_json_parse_body",
-        ),
-        (
-            "non-UTF-8",
-            vec![b'{', 0xff, 0xfe, b'}'],
-            400,
-            "invalid_json_parse_body",
-        ),
+        ("malformed JSON", b"{\"app_id\": ".to_vec(), 400, "invalid_json_parse_body"),
+        ("non-UTF-8", vec![b'{', 0xff, 0xfe, b'}'], 400, "invalid_json_parse_body"),
         ("empty body", Vec::new(), 400, "invalid_json_parse_body"),
         ("empty object", b"{}".to_vec(), 400, "invalid_json_body"),
         ("array", b"[1,2]".to_vec(), 400, "invalid_json_body"),
-        (
-            "no device_id",
-            without("device_id"),
-            400,
-            "missing_device_id",
-        ),
+        ("no device_id", without("device_id"), 400, "missing_device_id"),
         ("no app_id", without("app_id"), 400, "missing_app_id"),
-        (
-            "four-part version",
-            with("version_build", json!("1.2.3.4")),
-            400,
-            "semver_error",
-        ),
-        (
-            "absurd version",
-            with("version_build", json!("9".repeat(5000))),
-            400,
-            "semver_error",
-        ),
+        ("four-part version", with("version_build", json!("1.2.3.4")), 400, "semver_error"),
+        ("absurd version", with("version_build", json!("9".repeat(5000))), 400, "semver_error"),
         (
             "overflowing version",
             with("version_build", json!("99999999999999999999999.1.1")),
             400,
             "semver_error",
         ),
-        (
-            "numeric version",
-            with("version_build", json!(12)),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "bad app id",
-            with("app_id", json!("not an app")),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "bad device id",
-            with("device_id", json!("1234")),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "device id type",
-            with("device_id", json!({"a": 1})),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "bad platform",
-            with("platform", json!("windows")),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "bad plugin version",
-            with("plugin_version", json!("latest")),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "is_prod type",
-            with("is_prod", json!("true")),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "empty version_name",
-            with("version_name", json!("")),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "long key_id",
-            with("key_id", json!("k".repeat(21))),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "long install_source",
-            with("install_source", json!("s".repeat(65))),
-            400,
-            "invalid_json_body",
-        ),
-        (
-            "huge version_name",
-            with("version_name", json!("n".repeat(2000))),
-            400,
-            "invalid_json_body",
-        ),
+        ("numeric version", with("version_build", json!(12)), 400, "invalid_json_body"),
+        ("bad app id", with("app_id", json!("not an app")), 400, "invalid_json_body"),
+        ("bad device id", with("device_id", json!("1234")), 400, "invalid_json_body"),
+        ("device id type", with("device_id", json!({"a": 1})), 400, "invalid_json_body"),
+        ("bad platform", with("platform", json!("windows")), 400, "invalid_json_body"),
+        ("bad plugin version", with("plugin_version", json!("latest")), 400, "invalid_json_body"),
+        ("is_prod type", with("is_prod", json!("true")), 400, "invalid_json_body"),
+        ("empty version_name", with("version_name", json!("")), 400, "invalid_json_body"),
+        ("long key_id", with("key_id", json!("k".repeat(21))), 400, "invalid_json_body"),
+        ("long install_source", with("install_source", json!("s".repeat(65))), 400, "invalid_json_body"),
+        ("huge version_name", with("version_name", json!("n".repeat(2000))), 400, "invalid_json_body"),
     ];
     for (label, body, status, code) in cases {
         let response = post_raw(&gw, &body);
-        assert_eq!(
-            response.status,
-            status,
-            "{label}: {}",
-            String::from_utf8_lossy(&response.body)
-        );
+        assert_eq!(response.status, status, "{label}: {}", String::from_utf8_lossy(&response.body));
         let json = response.json();
         assert_eq!(json["error"], code, "{label}");
         assert!(json["message"].is_string(), "{label}");
-        assert!(
-            json.get("kind").is_none(),
-            "{label}: transport errors carry no kind"
-        );
+        assert!(json.get("kind").is_none(), "{label}: transport errors carry no kind");
     }
     // unknown fields are accepted
     let mut extra = valid_body();
     extra["brand_new_field"] = json!({"nested": [1, 2, 3]});
-    assert_eq!(
-        post_raw(&gw, extra.to_string().as_bytes()).json()["version"],
-        "1.0.1"
-    );
+    assert_eq!(post_raw(&gw, extra.to_string().as_bytes()).json()["version"], "1.0.1");
     // nothing from the refused requests reached the device table (the one valid check did)
-    assert!(eventually(5, || db
-        .count("SELECT count(*) FROM liveupdate.devices")
-        == 1));
+    assert!(eventually(5, || db.count("SELECT count(*) FROM liveupdate.devices") == 1));
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(db.count("SELECT count(*) FROM liveupdate.devices"), 1);
 }
@@ -208,11 +109,7 @@ fn oversized_bodies_get_413() {
         &[("Transfer-Encoding", "chunked"), ("Content-Length", "")],
         &chunked,
     );
-    assert!(
-        response.status == 413 || response.status == 400,
-        "{}",
-        response.status
-    );
+    assert!(response.status == 413 || response.status == 400, "{}", response.status);
 }
 
 #[test]
@@ -223,10 +120,7 @@ fn health_routes_and_unknown_paths() {
     assert_eq!(get("/health").status, 200);
     assert_eq!(get("/ready").json(), json!({"status": "ok"}));
     let missing = get("/nope");
-    assert_eq!(
-        (missing.status, missing.json()["error"].clone()),
-        (404, json!("not_found"))
-    );
+    assert_eq!((missing.status, missing.json()["error"].clone()), (404, json!("not_found")));
     let wrong = http::request(gw.addr, "DELETE", "/updates", &[], b"");
     assert_eq!(wrong.status, 405);
     assert_eq!(wrong.header("allow"), Some("GET, POST"));
@@ -246,18 +140,15 @@ fn device_state_is_written_in_batches() {
     assert!(matches!(device.outcome(gw.addr), Outcome::Update { .. }));
     device.version_name = "1.0.1".into();
     device.outcome(gw.addr);
-    assert!(eventually(5, || db
-        .count("SELECT count(*) FROM liveupdate.devices")
-        == 1));
+    assert!(eventually(5, || db.count("SELECT count(*) FROM liveupdate.devices") == 1));
     let row = db
         .client
-        .query_one("SELECT device_id::text, version_name, platform, default_channel FROM liveupdate.devices", &[])
+        .query_one(
+            "SELECT device_id::text, version_name, platform, default_channel FROM liveupdate.devices",
+            &[],
+        )
         .unwrap();
-    assert_eq!(
-        row.get::<_, String>(0),
-        DEVICE,
-        "device ids are stored lowercase"
-    );
+    assert_eq!(row.get::<_, String>(0), DEVICE, "device ids are stored lowercase");
     assert_eq!(row.get::<_, String>(1), "1.0.1", "the latest check wins");
     assert_eq!(row.get::<_, String>(2), "android");
     assert_eq!(row.get::<_, String>(3), "production");
@@ -277,7 +168,10 @@ fn concurrent_checks_from_many_devices() {
                 for i in 0..40 {
                     let id = format!("00000000-0000-4000-8000-{:012x}", t * 1000 + i);
                     let outcome = Device::new(APP, &id).outcome(addr);
-                    assert!(matches!(outcome, Outcome::Update { ref version, .. } if version == "1.0.1"), "{outcome:?}");
+                    assert!(
+                        matches!(outcome, Outcome::Update { ref version, .. } if version == "1.0.1"),
+                        "{outcome:?}"
+                    );
                 }
             })
         })
@@ -285,9 +179,7 @@ fn concurrent_checks_from_many_devices() {
     for thread in threads {
         thread.join().unwrap();
     }
-    assert!(eventually(10, || db
-        .count("SELECT count(*) FROM liveupdate.devices")
-        == 640));
+    assert!(eventually(10, || db.count("SELECT count(*) FROM liveupdate.devices") == 640));
 }
 
 #[test]
@@ -301,10 +193,7 @@ fn sigterm_drains_and_flushes() {
     ));
     // a long flush interval: only the shutdown flush can write the device
     let gw = Gateway::start_with(&db, port, &[("LIVEUPDATE_DEVICE_FLUSH_MS", "600000")]);
-    assert!(matches!(
-        Device::new(APP, DEVICE).outcome(gw.addr),
-        Outcome::Update { .. }
-    ));
+    assert!(matches!(Device::new(APP, DEVICE).outcome(gw.addr), Outcome::Update { .. }));
     assert_eq!(db.count("SELECT count(*) FROM liveupdate.devices"), 0);
     let status = gw.stop();
     assert!(status.success(), "{status:?}");
@@ -329,12 +218,6 @@ fn unreachable_database_is_a_retryable_503() {
         !String::from_utf8_lossy(&response.body).contains("e2e_missing_database"),
         "no internal detail leaks"
     );
-    assert_eq!(
-        http::request(gw.addr, "GET", "/ready", &[], b"").status,
-        503
-    );
-    assert_eq!(
-        http::request(gw.addr, "GET", "/health", &[], b"").status,
-        200
-    );
+    assert_eq!(http::request(gw.addr, "GET", "/ready", &[], b"").status, 503);
+    assert_eq!(http::request(gw.addr, "GET", "/health", &[], b"").status, 200);
 }

@@ -37,10 +37,7 @@ fn assert_refusal(answer: &(http::Response, Outcome), code: &str, kind: &str) ->
     assert_eq!(response.status, 200, "{body}");
     assert_eq!(body["error"], code, "{body}");
     assert_eq!(body["kind"], kind, "{body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     assert!(matches!(outcome, Outcome::NoUpdate { .. }), "{outcome:?}");
     body
 }
@@ -88,7 +85,9 @@ fn channel_choice_override_then_requested_then_public_without_fallback() {
     db.exec(&format!(
         "SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.1', public => true)"
     ));
-    db.exec(&format!("SELECT liveupdate.create_channel('{APP}', 'beta', bundle => '1.0.2', allow_device_self_set => true)"));
+    db.exec(&format!(
+        "SELECT liveupdate.create_channel('{APP}', 'beta', bundle => '1.0.2', allow_device_self_set => true)"
+    ));
     db.exec(&format!(
         "SELECT liveupdate.create_channel('{APP}', 'internal', bundle => '1.0.3', android => false)"
     ));
@@ -99,33 +98,14 @@ fn channel_choice_override_then_requested_then_public_without_fallback() {
     assert_eq!(version(device()), "1.0.1");
     assert_eq!(version(device().channel("beta")), "1.0.2");
     // a private channel cannot be requested, an unknown one neither, and nothing falls back
-    assert_refusal(
-        &device().channel("internal").check(gw.addr),
-        "no_channel",
-        "failed",
-    );
-    assert_refusal(
-        &device().channel("nope").check(gw.addr),
-        "no_channel",
-        "failed",
-    );
+    assert_refusal(&device().channel("internal").check(gw.addr), "no_channel", "failed");
+    assert_refusal(&device().channel("nope").check(gw.addr), "no_channel", "failed");
     // the override wins over everything, whatever the channel's flags (platform excepted: §2.5)
-    db.exec(&format!(
-        "SELECT liveupdate.set_device_override('{APP}', '{DEVICE}', 'beta')"
-    ));
+    db.exec(&format!("SELECT liveupdate.set_device_override('{APP}', '{DEVICE}', 'beta')"));
     assert_eq!(version(device().channel("production")), "1.0.2");
-    db.exec(&format!(
-        "SELECT liveupdate.set_device_override('{APP}', '{DEVICE}', 'internal')"
-    ));
-    let body = assert_refusal(
-        &device().check(gw.addr),
-        "disabled_platform_android",
-        "blocked",
-    );
-    assert_eq!(
-        (body["version"].clone(), body["old"].clone()),
-        (json!("1.0.3"), json!("1.0.0"))
-    );
+    db.exec(&format!("SELECT liveupdate.set_device_override('{APP}', '{DEVICE}', 'internal')"));
+    let body = assert_refusal(&device().check(gw.addr), "disabled_platform_android", "blocked");
+    assert_eq!((body["version"].clone(), body["old"].clone()), (json!("1.0.3"), json!("1.0.0")));
     let mut ios = device();
     ios.platform = "ios".into();
     assert_eq!(version(ios), "1.0.3");
@@ -153,40 +133,22 @@ fn version_limits_compare_with_the_native_version() {
              SELECT liveupdate.update_channel('{APP}', 'production', disable_auto_update => '{limit}')"
         ));
     };
-    let body = assert_refusal(
-        &native().running("1.2.9").check(gw.addr),
-        "disable_auto_update_to_major",
-        "blocked",
-    );
+    let body =
+        assert_refusal(&native().running("1.2.9").check(gw.addr), "disable_auto_update_to_major", "blocked");
     assert_eq!(body["major"], true);
     assert_eq!(body["version"], "2.0.0");
-    assert_eq!(
-        body["old"], "1.2.3",
-        "major limits report the native version as old"
-    );
+    assert_eq!(body["old"], "1.2.3", "major limits report the native version as old");
     set(&mut db, "1.3.0", "minor");
-    assert_refusal(
-        &native().check(gw.addr),
-        "disable_auto_update_to_minor",
-        "blocked",
-    );
+    assert_refusal(&native().check(gw.addr), "disable_auto_update_to_minor", "blocked");
     set(&mut db, "1.3.0", "patch");
-    assert_refusal(
-        &native().check(gw.addr),
-        "disable_auto_update_to_patch",
-        "blocked",
-    );
+    assert_refusal(&native().check(gw.addr), "disable_auto_update_to_patch", "blocked");
     set(&mut db, "1.2.4", "patch");
     assert!(matches!(native().outcome(gw.addr), Outcome::Update { .. }));
     set(&mut db, "1.2.4", "version_number");
     let body = assert_refusal(&native().check(gw.addr), "misconfigured_channel", "failed");
     assert_eq!(body["old"], "1.2.3");
     db.exec("UPDATE liveupdate.bundles SET min_update_version = '1.2.5' WHERE name = '1.2.4'");
-    assert_refusal(
-        &native().check(gw.addr),
-        "disable_auto_update_to_metadata",
-        "blocked",
-    );
+    assert_refusal(&native().check(gw.addr), "disable_auto_update_to_metadata", "blocked");
     db.exec("UPDATE liveupdate.bundles SET min_update_version = '1.2.0' WHERE name = '1.2.4'");
     assert!(matches!(native().outcome(gw.addr), Outcome::Update { .. }));
     set(&mut db, "1.2.2", "none");
@@ -195,15 +157,11 @@ fn version_limits_compare_with_the_native_version() {
         "disable_auto_update_under_native",
         "blocked",
     );
-    assert_eq!(
-        body["old"], "1.2.9",
-        "under-native reports the running bundle as old"
-    );
-    db.exec(&format!("SELECT liveupdate.update_channel('{APP}', 'production', disable_auto_update_under_native => false)"));
-    assert!(matches!(
-        native().running("1.2.9").outcome(gw.addr),
-        Outcome::Update { .. }
+    assert_eq!(body["old"], "1.2.9", "under-native reports the running bundle as old");
+    db.exec(&format!(
+        "SELECT liveupdate.update_channel('{APP}', 'production', disable_auto_update_under_native => false)"
     ));
+    assert!(matches!(native().running("1.2.9").outcome(gw.addr), Outcome::Update { .. }));
 }
 
 #[test]
@@ -214,9 +172,7 @@ fn build_and_device_kind_rules() {
         "SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.1', public => true)"
     ));
     let flag = |db: &mut TestDb, column: &str, value: bool| {
-        db.exec(&format!(
-            "SELECT liveupdate.update_channel('{APP}', 'production', {column} => {value})"
-        ));
+        db.exec(&format!("SELECT liveupdate.update_channel('{APP}', 'production', {column} => {value})"));
     };
     flag(&mut db, "allow_prod", false);
     assert_refusal(&device().check(gw.addr), "disable_prod_build", "blocked");
@@ -240,9 +196,7 @@ fn build_and_device_kind_rules() {
 fn builtin_targets_revert_devices_that_run_a_bundle() {
     let (mut db, gw) = setup("builtin");
     bundle(&mut db, "1.0.1");
-    db.exec(&format!(
-        "SELECT liveupdate.create_channel('{APP}', 'production', public => true)"
-    ));
+    db.exec(&format!("SELECT liveupdate.create_channel('{APP}', 'production', public => true)"));
     // a device on a downloaded bundle gets the success-shaped revert (better than the reference)
     let (response, outcome) = device().running("1.0.1").check(gw.addr);
     assert_eq!(response.json(), json!({"version": "builtin"}));
@@ -250,11 +204,8 @@ fn builtin_targets_revert_devices_that_run_a_bundle() {
     // a device already on builtin is up to date, and says so without version when it said "builtin"
     let body = assert_refusal(&device().check(gw.addr), "already_on_builtin", "up_to_date");
     assert_eq!(body["version"], "builtin");
-    let body = assert_refusal(
-        &device().running("builtin").check(gw.addr),
-        "already_on_builtin",
-        "up_to_date",
-    );
+    let body =
+        assert_refusal(&device().running("builtin").check(gw.addr), "already_on_builtin", "up_to_date");
     assert!(body.get("version").is_none());
     // plugins before 6.2.0 cannot reset
     let old = device().plugin("6.1.0").running("1.0.1");
@@ -270,11 +221,7 @@ fn plugin_4_is_unsupported() {
     db.exec(&format!(
         "SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.1', public => true)"
     ));
-    assert_refusal(
-        &device().plugin("4.13.2").check(gw.addr),
-        "unsupported_plugin_version",
-        "failed",
-    );
+    assert_refusal(&device().plugin("4.13.2").check(gw.addr), "unsupported_plugin_version", "failed");
 }
 
 #[test]
@@ -299,10 +246,7 @@ fn key_id_mismatch_for_plugins_after_8_40_7() {
         }
         other => panic!("{other:?}"),
     }
-    let old = Device {
-        key_id: Some("MIIBCgKCAQEAzzzzzzzz".into()),
-        ..device().plugin("8.40.7")
-    };
+    let old = Device { key_id: Some("MIIBCgKCAQEAzzzzzzzz".into()), ..device().plugin("8.40.7") };
     assert!(matches!(old.outcome(gw.addr), Outcome::Update { .. }));
 }
 
@@ -324,11 +268,7 @@ fn no_bundle_and_no_bundle_url() {
          \"file_hash\": \"{hash}\", \"download_url\": \"https://cdn.acme.test/f/{hash}\"}}]'); \
          SELECT liveupdate.set_channel_bundle('{APP}', 'production', '1.0.2')"
     ));
-    assert_refusal(
-        &device().plugin("6.24.0").check(gw.addr),
-        "no_bundle_url",
-        "failed",
-    );
+    assert_refusal(&device().plugin("6.24.0").check(gw.addr), "no_bundle_url", "failed");
 }
 
 #[test]
@@ -358,11 +298,7 @@ fn manifests_follow_each_plugin_line() {
         match device().plugin(plugin).outcome(gw.addr) {
             Outcome::Update { manifest, url, .. } => {
                 assert_eq!(manifest.is_some(), with_manifest, "plugin {plugin}");
-                assert_eq!(
-                    url,
-                    format!("{}/files/zips/1.0.1.zip", gw.base_url()),
-                    "plugin {plugin}"
-                );
+                assert_eq!(url, format!("{}/files/zips/1.0.1.zip", gw.base_url()), "plugin {plugin}");
                 if let Some(entries) = manifest {
                     assert_eq!(entries.len(), 2);
                     assert_eq!(entries[1]["file_name"], "index.html");
@@ -381,28 +317,14 @@ fn link_and_comment_only_when_exposed_and_understood() {
     db.exec(&format!(
         "SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.1', public => true)"
     ));
-    for (plugin, expected) in [
-        ("8.35.0", true),
-        ("8.34.9", false),
-        ("7.35.0", true),
-        ("6.34.0", false),
-        ("8.36.0-beta.1", false),
-    ] {
+    for (plugin, expected) in
+        [("8.35.0", true), ("8.34.9", false), ("7.35.0", true), ("6.34.0", false), ("8.36.0-beta.1", false)]
+    {
         let body = device().plugin(plugin).check(gw.addr).0.json();
-        assert_eq!(
-            body.get("link").is_some(),
-            expected,
-            "plugin {plugin}: {body}"
-        );
-        assert_eq!(
-            body.get("comment").is_some(),
-            expected,
-            "plugin {plugin}: {body}"
-        );
+        assert_eq!(body.get("link").is_some(), expected, "plugin {plugin}: {body}");
+        assert_eq!(body.get("comment").is_some(), expected, "plugin {plugin}: {body}");
     }
-    db.exec(&format!(
-        "SELECT liveupdate.update_app('{APP}', expose_metadata => false)"
-    ));
+    db.exec(&format!("SELECT liveupdate.update_app('{APP}', expose_metadata => false)"));
     assert!(device().check(gw.addr).0.json().get("link").is_none());
 }
 
@@ -416,8 +338,8 @@ fn every_plugin_line_reads_answers_correctly() {
         "SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.1', public => true)"
     ));
     let lines = [
-        "5.9.5", "5.50.1", "6.14.0", "6.25.1", "6.50.1", "7.0.35", "7.8.0", "7.9.0", "7.33.0",
-        "7.50.1", "8.42.0", "8.45.10", "8.45.11", "8.51.14",
+        "5.9.5", "5.50.1", "6.14.0", "6.25.1", "6.50.1", "7.0.35", "7.8.0", "7.9.0", "7.33.0", "7.50.1",
+        "8.42.0", "8.45.10", "8.45.11", "8.51.14",
     ];
     for plugin in lines {
         assert!(
@@ -425,41 +347,25 @@ fn every_plugin_line_reads_answers_correctly() {
             "{plugin}"
         );
         match device().plugin(plugin).running("1.0.1").outcome(gw.addr) {
-            Outcome::NoUpdate {
-                counts_as_failure, ..
-            } => assert!(!counts_as_failure, "{plugin}"),
+            Outcome::NoUpdate { counts_as_failure, .. } => assert!(!counts_as_failure, "{plugin}"),
             other => panic!("{plugin}: {other:?}"),
         }
     }
-    db.exec(&format!(
-        "SELECT liveupdate.set_channel_bundle('{APP}', 'production', '2.0.0')"
-    ));
+    db.exec(&format!("SELECT liveupdate.set_channel_bundle('{APP}', 'production', '2.0.0')"));
     for plugin in lines {
         let (response, outcome) = device().plugin(plugin).check(gw.addr);
         assert!(
-            matches!(
-                outcome,
-                Outcome::NoUpdate {
-                    counts_as_failure: false,
-                    ..
-                }
-            ),
+            matches!(outcome, Outcome::NoUpdate { counts_as_failure: false, .. }),
             "{plugin}: {outcome:?}"
         );
         // old lines also see the major block as such
         let body = response.json();
-        assert_eq!(
-            (body["major"].clone(), body["version"].clone()),
-            (json!(true), json!("2.0.0"))
-        );
+        assert_eq!((body["major"].clone(), body["version"].clone()), (json!(true), json!("2.0.0")));
     }
     // the revert body is read as a reset from 6.2.0 on, and never as an update by anyone
     let revert = json!({"version": "builtin"});
     assert_eq!(read_answer("6.2.0", 200, &revert), Outcome::RevertToBuiltin);
-    assert_eq!(
-        read_answer("8.51.14", 200, &revert),
-        Outcome::RevertToBuiltin
-    );
+    assert_eq!(read_answer("8.51.14", 200, &revert), Outcome::RevertToBuiltin);
 }
 
 #[test]
@@ -470,14 +376,8 @@ fn uppercase_device_ids_match_lowercase_overrides() {
     db.exec(&format!(
         "SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.1', public => true)"
     ));
-    db.exec(&format!(
-        "SELECT liveupdate.create_channel('{APP}', 'qa', bundle => '1.0.2')"
-    ));
-    db.exec(&format!(
-        "SELECT liveupdate.set_device_override('{APP}', '{DEVICE}', 'qa')"
-    ));
+    db.exec(&format!("SELECT liveupdate.create_channel('{APP}', 'qa', bundle => '1.0.2')"));
+    db.exec(&format!("SELECT liveupdate.set_device_override('{APP}', '{DEVICE}', 'qa')"));
     let upper = Device::new(APP, &DEVICE.to_uppercase());
-    assert!(
-        matches!(upper.outcome(gw.addr), Outcome::Update { ref version, .. } if version == "1.0.2")
-    );
+    assert!(matches!(upper.outcome(gw.addr), Outcome::Update { ref version, .. } if version == "1.0.2"));
 }

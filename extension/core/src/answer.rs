@@ -99,6 +99,20 @@ codes! {
     AlreadyOnBuiltin => "already_on_builtin", 200, UP_TO_DATE, "The device already runs the builtin bundle";
     RevertToBuiltinPluginVersionTooOld => "revert_to_builtin_plugin_version_too_old", 200, FAILED, "The channel points at the builtin bundle but this plugin version cannot revert to it (needs 6.2.0)";
     NoBundleUrl => "no_bundle_url", 200, FAILED, "The bundle has no valid download URL";
+    FailedOnDevice => "bundle_failed_on_device", 200, BLOCKED, "This device reported that this bundle failed; it is offered again once the channel points at another bundle";
+    // Stats (protocol.md §5.3-5.4).
+    InvalidAppId => "invalid_app_id", 400, None, "app_id is missing or is not a reverse-domain id";
+    MixedAppIds => "mixed_app_ids", 200, None, "Every event of a batch must have the same app_id";
+    VersionNotFound => "version_not_found", 200, None, "This app has no bundle with this version name";
+    AppNotFound => "app_not_found", 200, None, "This app is not hosted here; the events were dropped";
+    // Channel self-assignment (protocol.md §6).
+    InvalidQueryParameters => "invalid_query_parameters", 400, None, "The query parameters do not match the channel request schema";
+    MissingChannel => "missing_channel", 200, None, "channel is required";
+    ChannelNotFound => "channel_not_found", 200, None, "This app has no channel with this name";
+    ChannelSelfSetNotAllowed => "channel_self_set_not_allowed", 200, None, "This channel does not allow devices to assign themselves to it";
+    PublicChannelSelfSetNotAllowed => "public_channel_self_set_not_allowed", 200, None, "This is the public channel: unset the channel and the device will use it automatically";
+    CannotOverride => "cannot_override", 200, None, "The device's channel was assigned by the operator and cannot be changed from the device";
+    TooManyRequests => "too_many_requests", 429, None, "Too many requests";
 }
 
 /// A non-success answer: a code plus the extra top-level fields some codes carry.
@@ -114,16 +128,9 @@ impl Refusal {
     pub fn new(code: Code) -> Self {
         let mut more_info = Map::new();
         if code == Code::OnPremiseApp {
-            more_info.insert(
-                "retryAfterSeconds".into(),
-                json!(UNKNOWN_APP_RETRY_AFTER_SECONDS),
-            );
+            more_info.insert("retryAfterSeconds".into(), json!(UNKNOWN_APP_RETRY_AFTER_SECONDS));
         }
-        Refusal {
-            code,
-            extra: Map::new(),
-            more_info,
-        }
+        Refusal { code, extra: Map::new(), more_info }
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -160,10 +167,7 @@ impl Refusal {
 /// The HTTP status for a body produced by `resolve_update`: the status of its `error` code, or 200.
 /// The gateway uses this so that the mapping lives in one place.
 pub fn http_status_of(body: &Value) -> u16 {
-    body.get("error")
-        .and_then(Value::as_str)
-        .and_then(Code::from_wire)
-        .map_or(200, Code::http_status)
+    body.get("error").and_then(Value::as_str).and_then(Code::from_wire).map_or(200, Code::http_status)
 }
 
 /// The `Retry-After` seconds for a 429 body, read from `moreInfo.retryAfterSeconds`.
@@ -172,24 +176,20 @@ pub fn retry_after_of(body: &Value) -> Option<u64> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "tests: a failed step should fail loudly"
-)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_200_refusal_has_error_message_and_kind() {
+    fn every_refusal_has_error_and_message_and_update_refusals_a_kind() {
         for code in Code::ALL {
             let body = Refusal::new(*code).to_json();
             assert_eq!(body["error"], code.as_str());
             assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
-            if code.http_status() == 200 {
-                assert!(body.get("kind").is_some(), "{code:?} lacks kind");
+            if code.kind().is_some() {
+                assert_eq!(code.http_status(), 200, "{code:?}: update refusals are sent with 200");
                 assert!(body.get("moreInfo").is_none());
             } else {
-                assert!(body.get("kind").is_none(), "{code:?} is a transport error");
                 assert!(body.get("moreInfo").is_some());
             }
             assert_eq!(Code::from_wire(code.as_str()), Some(*code));
@@ -206,9 +206,6 @@ mod tests {
 
     #[test]
     fn success_bodies_map_to_200() {
-        assert_eq!(
-            http_status_of(&json!({"version": "1.0.0", "url": "https://x/y.zip"})),
-            200
-        );
+        assert_eq!(http_status_of(&json!({"version": "1.0.0", "url": "https://x/y.zip"})), 200);
     }
 }

@@ -12,17 +12,11 @@ pub enum DigestField {
 /// Lowercase SHA-256 hex (64), an RSA-2048-encrypted digest as hex (512) or base64 (344 with
 /// padding), and for bundle checksums also `""` or a legacy CRC32 (8 lowercase hex).
 pub fn is_digest(value: &str, field: DigestField) -> bool {
-    let lower_hex = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
+    let lower_hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let any_hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
     let base64 = |s: &str| {
         let body = s.trim_end_matches('=');
-        s.len() - body.len() <= 2
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        s.len() - body.len() <= 2 && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
     };
     match value.len() {
         0 | 8 if field == DigestField::BundleChecksum => lower_hex(value),
@@ -42,18 +36,13 @@ pub fn is_session_key(value: &str) -> bool {
         let body = s.trim_end_matches('=');
         !body.is_empty()
             && s.len() - body.len() <= 2
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+            && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
     };
     matches!(value.split_once(':'), Some((iv, key)) if base64(iv) && base64(key))
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "tests: a failed step should fail loudly"
-)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
     use super::*;
 
@@ -61,10 +50,7 @@ mod tests {
     fn digests() {
         use DigestField::*;
         assert!(is_digest(&"a".repeat(64), FileHash));
-        assert!(
-            !is_digest(&"A".repeat(64), FileHash),
-            "plain SHA-256 must be lowercase"
-        );
+        assert!(!is_digest(&"A".repeat(64), FileHash), "plain SHA-256 must be lowercase");
         assert!(is_digest(&"F".repeat(512), FileHash));
         assert!(is_digest(&format!("{}==", "Q".repeat(342)), BundleChecksum));
         assert!(is_digest("", BundleChecksum) && !is_digest("", FileHash));
@@ -88,40 +74,20 @@ pub fn is_bundle_path(path: &str) -> bool {
     !path.is_empty()
         && path.len() <= 1024
         && !path.chars().any(|c| c == '\\' || c.is_control())
-        && path
-            .split('/')
-            .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
+        && path.split('/').all(|segment| !segment.is_empty() && segment != "." && segment != "..")
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "tests: a failed step should fail loudly"
-)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod path_tests {
     use super::is_bundle_path;
 
     #[test]
     fn bundle_paths() {
-        for ok in [
-            "index.html",
-            "assets/app.js.br",
-            "a/b/c d.png",
-            ".well-known/x",
-        ] {
+        for ok in ["index.html", "assets/app.js.br", "a/b/c d.png", ".well-known/x"] {
             assert!(is_bundle_path(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "/etc/passwd",
-            "../x",
-            "a/../b",
-            "a//b",
-            "a\\b",
-            "a/",
-            "./a",
-            "a\nb",
-        ] {
+        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "a\\b", "a/", "./a", "a\nb"] {
             assert!(!is_bundle_path(bad), "{bad:?}");
         }
     }

@@ -5,9 +5,12 @@
 //! database work. Keeping the rules here lets them be tested with plain `cargo test`.
 
 pub mod answer;
+pub mod channel;
+mod fields;
 pub mod integrity;
 pub mod plugin;
 pub mod policy;
 pub mod request;
 pub mod resolve;
+pub mod stats;
 pub mod version;

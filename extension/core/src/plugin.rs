@@ -22,8 +22,7 @@ impl PluginVersion {
 
     /// `link`/`comment` in answers: 5.35.0, 6.35.0, 7.35.0, 8.35.0, prereleases excluded.
     pub fn supports_metadata(&self) -> bool {
-        self.0.pre.is_empty()
-            && self.at_least_on_line(&[(5, 35, 0), (6, 35, 0), (7, 35, 0), (8, 35, 0)], 9)
+        self.0.pre.is_empty() && self.at_least_on_line(&[(5, 35, 0), (6, 35, 0), (7, 35, 0), (8, 35, 0)], 9)
     }
 
     /// The success-shaped `{"version":"builtin"}` that makes a device reset: 6.2.0 and later.
@@ -37,9 +36,7 @@ impl PluginVersion {
     }
 
     fn at_least(&self, major: u64, minor: u64, patch: u64) -> bool {
-        self.0
-            .cmp_precedence(&Version::new(major, minor, patch))
-            .is_ge()
+        self.0.cmp_precedence(&Version::new(major, minor, patch)).is_ge()
     }
 
     /// True when the version reaches the threshold of its own major line, or is on a line at or
@@ -56,10 +53,7 @@ impl PluginVersion {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "tests: a failed step should fail loudly"
-)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
     use super::*;
 
@@ -69,9 +63,7 @@ mod tests {
 
     #[test]
     fn manifest_gate_per_line() {
-        for yes in [
-            "5.10.0", "5.50.1", "6.25.0", "7.0.35", "7.1.0", "8.0.0", "9.1.0",
-        ] {
+        for yes in ["5.10.0", "5.50.1", "6.25.0", "7.0.35", "7.1.0", "8.0.0", "9.1.0"] {
             assert!(plugin(yes).supports_manifest(), "{yes}");
         }
         for no in ["4.9.9", "5.9.5", "6.24.9", "6.25.0-beta.1", "7.0.34"] {

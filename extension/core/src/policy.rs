@@ -85,10 +85,7 @@ impl ChannelRules {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TargetVersion<'a> {
     Builtin,
-    Bundle {
-        version: &'a Version,
-        min_update_version: Option<&'a Version>,
-    },
+    Bundle { version: &'a Version, min_update_version: Option<&'a Version> },
 }
 
 impl TargetVersion<'_> {
@@ -103,20 +100,13 @@ impl TargetVersion<'_> {
 /// Runs the channel checks in the reference backend's order; the first failing one decides.
 /// Version checks compare with the native `version_build`, never with the running bundle, and are
 /// skipped for a builtin target.
-pub fn check(
-    channel: &ChannelRules,
-    target: &TargetVersion<'_>,
-    req: &UpdateRequest,
-) -> Result<(), Refusal> {
+pub fn check(channel: &ChannelRules, target: &TargetVersion<'_>, req: &UpdateRequest) -> Result<(), Refusal> {
     let target_name = target.name();
     let native = &req.version_build;
     let native_text = native.to_string();
     // `old` is the running bundle for device-state refusals, the native version for version limits.
-    let refuse_device = |code| {
-        Refusal::new(code)
-            .with("version", target_name.clone())
-            .with("old", req.version_name.clone())
-    };
+    let refuse_device =
+        |code| Refusal::new(code).with("version", target_name.clone()).with("old", req.version_name.clone());
     let refuse_version = |code| {
         Refusal::new(code)
             .with("major", true)
@@ -133,10 +123,7 @@ pub fn check(
         return Err(refuse_device(code));
     }
     let bundle = match target {
-        TargetVersion::Bundle {
-            version,
-            min_update_version,
-        } => Some((*version, *min_update_version)),
+        TargetVersion::Bundle { version, min_update_version } => Some((*version, *min_update_version)),
         TargetVersion::Builtin => None,
     };
     let limit = channel.auto_update_limit;
@@ -151,9 +138,7 @@ pub fn check(
     }
     if let Some((version, min_update_version)) = bundle {
         match limit {
-            AutoUpdateLimit::Minor
-                if (version.major, version.minor) > (native.major, native.minor) =>
-            {
+            AutoUpdateLimit::Minor if (version.major, version.minor) > (native.major, native.minor) => {
                 return Err(refuse_version(Code::DisableAutoUpdateToMinor));
             }
             AutoUpdateLimit::Patch

@@ -7,6 +7,9 @@
 use serde_json::{Map, Value};
 
 use crate::answer::{Code, Refusal};
+use crate::fields::{
+    bounded, lenient_string, optional_bool, optional_string, required_presence, schema_error,
+};
 use crate::plugin::PluginVersion;
 use crate::version::{self, Version};
 
@@ -76,12 +79,10 @@ impl UpdateRequest {
     /// Parses raw body bytes (the gateway's entry point).
     pub fn from_body(body: &[u8]) -> Result<UpdateRequest, Refusal> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(Refusal::new(Code::PayloadTooLarge)
-                .with_more_info("maxBytes", MAX_BODY_BYTES as u64));
+            return Err(Refusal::new(Code::PayloadTooLarge).with_more_info("maxBytes", MAX_BODY_BYTES as u64));
         }
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
-            Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string())
-        })?;
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string()))?;
         UpdateRequest::from_json(&value)
     }
 
@@ -100,9 +101,8 @@ impl UpdateRequest {
             Some(Value::String(s)) if !s.is_empty() => s,
             _ => return Err(schema_error("version_build", "must be a non-empty string")),
         };
-        let version_build = version::coerce_native(raw_version_build).map_err(|e| {
-            Refusal::new(Code::SemverError).with_more_info("version_build", e.input)
-        })?;
+        let version_build = version::coerce_native(raw_version_build)
+            .map_err(|e| Refusal::new(Code::SemverError).with_more_info("version_build", e.input))?;
 
         let is_emulator = optional_bool(body, "is_emulator", false)?;
         let is_prod = optional_bool(body, "is_prod", true)?;
@@ -112,17 +112,11 @@ impl UpdateRequest {
             _ => return Err(schema_error("version_name", "must be a non-empty string")),
         };
         let reported_builtin = raw_version_name == "builtin";
-        let version_name = if reported_builtin {
-            version_build.to_string()
-        } else {
-            raw_version_name.to_owned()
-        };
+        let version_name =
+            if reported_builtin { version_build.to_string() } else { raw_version_name.to_owned() };
 
         if !is_reverse_domain(&app_id) {
-            return Err(schema_error(
-                "app_id",
-                "must be a reverse-domain id such as com.example.app",
-            ));
+            return Err(schema_error("app_id", "must be a reverse-domain id such as com.example.app"));
         }
         if !is_uuid(&device_id) {
             return Err(schema_error("device_id", "must be a UUID"));
@@ -145,9 +139,8 @@ impl UpdateRequest {
         let install_source = optional_string(body, "install_source", MAX_INSTALL_SOURCE_LEN)?
             .map(|s| s.trim().to_lowercase())
             .filter(|s| !s.is_empty());
-        let key_id = optional_string(body, "key_id", MAX_KEY_ID_LEN)?
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
+        let key_id =
+            optional_string(body, "key_id", MAX_KEY_ID_LEN)?.filter(|s| !s.is_empty()).map(str::to_owned);
 
         Ok(UpdateRequest {
             app_id,
@@ -178,15 +171,8 @@ impl UpdateRequest {
         body.insert("device_id".into(), self.device_id.clone().into());
         body.insert("platform".into(), self.platform.as_str().into());
         body.insert("plugin_version".into(), self.plugin.0.to_string().into());
-        body.insert(
-            "version_build".into(),
-            self.version_build.to_string().into(),
-        );
-        let version_name = if self.reported_builtin {
-            "builtin"
-        } else {
-            self.version_name.as_str()
-        };
+        body.insert("version_build".into(), self.version_build.to_string().into());
+        let version_name = if self.reported_builtin { "builtin" } else { self.version_name.as_str() };
         body.insert("version_name".into(), version_name.into());
         body.insert("is_emulator".into(), self.is_emulator.into());
         body.insert("is_prod".into(), self.is_prod.into());
@@ -213,81 +199,18 @@ impl UpdateRequest {
     }
 }
 
-fn schema_error(field: &str, issue: &str) -> Refusal {
-    let mut detail = Map::new();
-    detail.insert("field".into(), field.into());
-    detail.insert("issue".into(), issue.into());
-    Refusal::new(Code::InvalidJsonBody).with_more_info("parseResult", Value::Object(detail))
-}
-
-/// A required string whose absence has its own code (`missing_device_id`, `missing_app_id`).
-fn required_presence<'a>(
-    body: &'a Map<String, Value>,
-    key: &str,
-    missing: Code,
-) -> Result<&'a str, Refusal> {
-    match body.get(key) {
-        None | Some(Value::Null) => Err(Refusal::new(missing)),
-        Some(Value::String(s)) if s.is_empty() => Err(Refusal::new(missing)),
-        Some(Value::String(s)) => bounded(s, key, MAX_TEXT_LEN),
-        Some(_) => Err(schema_error(key, "must be a string")),
-    }
-}
-
-fn bounded<'a>(value: &'a str, key: &str, max: usize) -> Result<&'a str, Refusal> {
-    if value.chars().count() > max {
-        return Err(schema_error(
-            key,
-            &format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(value)
-}
-
-fn optional_bool(body: &Map<String, Value>, key: &str, default: bool) -> Result<bool, Refusal> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(schema_error(key, "must be a boolean")),
-    }
-}
-
-fn optional_string<'a>(
-    body: &'a Map<String, Value>,
-    key: &str,
-    max: usize,
-) -> Result<Option<&'a str>, Refusal> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => bounded(s, key, max).map(Some),
-        Some(_) => Err(schema_error(key, "must be a string")),
-    }
-}
-
-/// Informational fields the schema does not check: kept when they are reasonable strings, dropped
-/// otherwise, never a reason to refuse an update check.
-fn lenient_string(body: &Map<String, Value>, key: &str) -> Option<String> {
-    match body.get(key) {
-        Some(Value::String(s)) if s.chars().count() <= MAX_TEXT_LEN => Some(s.clone()),
-        _ => None,
-    }
-}
-
 /// `^[a-z0-9]+(\.[\w-]+)+$`, case-insensitive.
 pub fn is_reverse_domain(app_id: &str) -> bool {
     if app_id.len() > MAX_APP_ID_LEN {
         return false;
     }
     let mut segments = app_id.split('.');
-    let first_ok = segments
-        .next()
-        .is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
+    let first_ok =
+        segments.next().is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
     let mut rest = 0;
     let rest_ok = segments.all(|s| {
         rest += 1;
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     });
     first_ok && rest_ok && rest > 0
 }
@@ -303,10 +226,7 @@ pub fn is_uuid(value: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "tests: a failed step should fail loudly"
-)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -339,21 +259,12 @@ mod tests {
 
     #[test]
     fn validation_order_and_codes() {
-        assert_eq!(
-            UpdateRequest::from_body(b"{not json").unwrap_err().code,
-            Code::InvalidJsonParseBody
-        );
-        assert_eq!(
-            UpdateRequest::from_body(&[0xff, 0xfe]).unwrap_err().code,
-            Code::InvalidJsonParseBody
-        );
+        assert_eq!(UpdateRequest::from_body(b"{not json").unwrap_err().code, Code::InvalidJsonParseBody);
+        assert_eq!(UpdateRequest::from_body(&[0xff, 0xfe]).unwrap_err().code, Code::InvalidJsonParseBody);
         assert_eq!(code_of(json!({})), "invalid_json_body");
         assert_eq!(code_of(json!([1])), "invalid_json_body");
         assert_eq!(code_of(json!({"app_id": "com.x.y"})), "missing_device_id");
-        assert_eq!(
-            code_of(json!({"device_id": "", "app_id": "com.x.y"})),
-            "missing_device_id"
-        );
+        assert_eq!(code_of(json!({"device_id": "", "app_id": "com.x.y"})), "missing_device_id");
         let mut body = base();
         body.as_object_mut().unwrap().remove("app_id");
         assert_eq!(code_of(body), "missing_app_id");
@@ -409,10 +320,7 @@ mod tests {
     #[test]
     fn oversized_bodies_are_refused_before_parsing() {
         let big = vec![b' '; MAX_BODY_BYTES + 1];
-        assert_eq!(
-            UpdateRequest::from_body(&big).unwrap_err().code,
-            Code::PayloadTooLarge
-        );
+        assert_eq!(UpdateRequest::from_body(&big).unwrap_err().code, Code::PayloadTooLarge);
     }
 
     #[test]

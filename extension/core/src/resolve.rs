@@ -30,6 +30,8 @@ pub struct BundleFacts {
 pub struct Target {
     pub channel: ChannelRules,
     pub bundle: Option<BundleFacts>,
+    /// The device reported this bundle broken since the channel was last pointed at it.
+    pub failed_on_device: bool,
 }
 
 /// What to answer.
@@ -51,10 +53,7 @@ pub fn decide<'a>(req: &UpdateRequest, target: Option<&'a Target>) -> Decision<'
         return Decision::Refuse(Refusal::new(Code::NoChannel));
     };
     if let Some(bundle) = &target.bundle {
-        if bundle.external_url.is_none()
-            && bundle.storage_key.is_none()
-            && bundle.manifest_count == 0
-        {
+        if bundle.external_url.is_none() && bundle.storage_key.is_none() && bundle.manifest_count == 0 {
             return Decision::Refuse(Refusal::new(Code::NoBundle));
         }
         if let (Some(device_key), Some(bundle_key)) = (&req.key_id, &bundle.key_id)
@@ -69,6 +68,13 @@ pub fn decide<'a>(req: &UpdateRequest, target: Option<&'a Target>) -> Decision<'
         }
         if req.version_name == bundle.version.to_string() {
             return Decision::Refuse(Refusal::new(Code::NoNewVersionAvailable));
+        }
+        if target.failed_on_device {
+            return Decision::Refuse(
+                Refusal::new(Code::FailedOnDevice)
+                    .with("version", bundle.version.to_string())
+                    .with("old", req.version_name.clone()),
+            );
         }
     }
     let version = match &target.bundle {
@@ -124,18 +130,12 @@ pub struct ManifestEntry {
 
 /// Where objects in storage are downloaded from: `<base>/files/<storage key>`.
 pub fn storage_url(public_base_url: &str, storage_key: &str) -> String {
-    format!(
-        "{}/files/{}",
-        public_base_url.trim_end_matches('/'),
-        storage_key
-    )
+    format!("{}/files/{}", public_base_url.trim_end_matches('/'), storage_key)
 }
 
 /// True for absolute `http://` or `https://` URLs with a host and no whitespace.
 pub fn is_http_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     rest.is_some_and(|rest| {
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
         !host.is_empty() && !url.chars().any(|c| c.is_whitespace() || c.is_control())

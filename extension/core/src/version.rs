@@ -20,24 +20,16 @@ pub struct VersionError {
 
 impl std::fmt::Display for VersionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "'{}' is not a semver version (expected MAJOR.MINOR.PATCH)",
-            self.input
-        )
+        write!(f, "'{}' is not a semver version (expected MAJOR.MINOR.PATCH)", self.input)
     }
 }
 
 /// Parses a strict semver string (bundle names, `min_update_version`, plugin versions).
 pub fn parse_strict(input: &str) -> Result<Version, VersionError> {
     if input.len() > MAX_VERSION_LEN {
-        return Err(VersionError {
-            input: truncated(input),
-        });
+        return Err(VersionError { input: truncated(input) });
     }
-    Version::parse(input).map_err(|_| VersionError {
-        input: input.to_owned(),
-    })
+    Version::parse(input).map_err(|_| VersionError { input: input.to_owned() })
 }
 
 /// Coerces a native `version_build` into semver: `"1"` → `1.0.0`, `"1.2"` → `1.2.0`,
@@ -49,9 +41,7 @@ pub fn coerce_native(input: &str) -> Result<Version, VersionError> {
     if let Ok(version) = parse_strict(input) {
         return Ok(version);
     }
-    let refused = || VersionError {
-        input: truncated(input),
-    };
+    let refused = || VersionError { input: truncated(input) };
     if input.len() > MAX_VERSION_LEN {
         return Err(refused());
     }
@@ -80,10 +70,7 @@ fn truncated(input: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "tests: a failed step should fail loudly"
-)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
     use super::*;
 
@@ -93,25 +80,14 @@ mod tests {
         assert_eq!(coerce_native("1.2").unwrap(), Version::new(1, 2, 0));
         assert_eq!(coerce_native("builtin").unwrap(), Version::new(0, 0, 0));
         assert_eq!(coerce_native("unknown").unwrap(), Version::new(0, 0, 0));
-        assert_eq!(
-            coerce_native("1.2-beta.1").unwrap().to_string(),
-            "1.2.0-beta.1"
-        );
-        assert_eq!(
-            coerce_native("3+build.7").unwrap().to_string(),
-            "3.0.0+build.7"
-        );
-        assert_eq!(
-            coerce_native("1.2.3-rc.1+b").unwrap().to_string(),
-            "1.2.3-rc.1+b"
-        );
+        assert_eq!(coerce_native("1.2-beta.1").unwrap().to_string(), "1.2.0-beta.1");
+        assert_eq!(coerce_native("3+build.7").unwrap().to_string(), "3.0.0+build.7");
+        assert_eq!(coerce_native("1.2.3-rc.1+b").unwrap().to_string(), "1.2.3-rc.1+b");
     }
 
     #[test]
     fn refuses_what_cannot_be_mended() {
-        for bad in [
-            "1.2.3.4", "", "a.b", "1..2", "v1.2.3", "1.2.3-", "-1", "1.x",
-        ] {
+        for bad in ["1.2.3.4", "", "a.b", "1..2", "v1.2.3", "1.2.3-", "-1", "1.x"] {
             assert!(coerce_native(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(coerce_native(&"9".repeat(400)).is_err());

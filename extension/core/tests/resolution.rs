@@ -1,7 +1,4 @@
-#![allow(
-    clippy::unwrap_used,
-    reason = "tests: a failed step should fail loudly"
-)]
+#![allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 
 //! The decision table of protocol.md §2.5/§3.2, one case per reachable row, plus property tests for
 //! version ordering and the policy order.
@@ -42,14 +39,11 @@ fn bundle(name: &str) -> BundleFacts {
 }
 
 fn public_channel() -> ChannelRules {
-    ChannelRules {
-        public: true,
-        ..ChannelRules::with_defaults("production")
-    }
+    ChannelRules { public: true, ..ChannelRules::with_defaults("production") }
 }
 
 fn target(channel: ChannelRules, bundle: Option<BundleFacts>) -> Target {
-    Target { channel, bundle }
+    Target { channel, bundle, failed_on_device: false }
 }
 
 fn refusal_code(req: &UpdateRequest, t: Option<&Target>) -> &'static str {
@@ -81,13 +75,7 @@ fn no_channel_and_unsupported_plugin() {
 fn no_bundle_when_nothing_to_download() {
     let mut b = bundle("1.0.1");
     b.external_url = None;
-    assert_eq!(
-        refusal_code(
-            &request(json!({})),
-            Some(&target(public_channel(), Some(b)))
-        ),
-        "no_bundle"
-    );
+    assert_eq!(refusal_code(&request(json!({})), Some(&target(public_channel(), Some(b)))), "no_bundle");
 }
 
 #[test]
@@ -107,10 +95,18 @@ fn key_id_mismatch_only_for_plugins_that_check() {
         other => panic!("{other:?}"),
     }
     let old = request(json!({"key_id": "MIIBCgKCAQEAbbbbbbbb", "plugin_version": "8.40.7"}));
-    assert!(matches!(
-        resolve::decide(&old, Some(&t)),
-        Decision::Offer(_)
-    ));
+    assert!(matches!(resolve::decide(&old, Some(&t)), Decision::Offer(_)));
+}
+
+#[test]
+fn a_bundle_the_device_reported_broken_is_blocked() {
+    let mut t = target(public_channel(), Some(bundle("1.0.1")));
+    t.failed_on_device = true;
+    let Decision::Refuse(r) = resolve::decide(&request(json!({"version_name": "1.0.0"})), Some(&t)) else {
+        panic!()
+    };
+    assert_eq!(r.code, Code::FailedOnDevice);
+    assert_eq!(r.to_json()["kind"], "blocked", "blocked: the plugin sends no download_fail for it");
 }
 
 #[test]
@@ -133,32 +129,12 @@ fn every_channel_rule_in_order() {
     };
     case(&|c| c.ios = false, "1.2.4", "disabled_platform_ios");
     case(&|_| {}, "2.0.0", "disable_auto_update_to_major");
-    case(
-        &|c| c.public = false,
-        "1.2.4",
-        "cannot_update_via_private_channel",
-    );
-    case(
-        &|c| c.auto_update_limit = AutoUpdateLimit::Minor,
-        "1.3.0",
-        "disable_auto_update_to_minor",
-    );
+    case(&|c| c.public = false, "1.2.4", "cannot_update_via_private_channel");
+    case(&|c| c.auto_update_limit = AutoUpdateLimit::Minor, "1.3.0", "disable_auto_update_to_minor");
     // closes the reference backend's hole: a major jump under `minor` compares minors only there
-    case(
-        &|c| c.auto_update_limit = AutoUpdateLimit::Minor,
-        "2.0.0",
-        "disable_auto_update_to_minor",
-    );
-    case(
-        &|c| c.auto_update_limit = AutoUpdateLimit::Patch,
-        "1.3.0",
-        "disable_auto_update_to_patch",
-    );
-    case(
-        &|c| c.auto_update_limit = AutoUpdateLimit::VersionNumber,
-        "1.2.4",
-        "misconfigured_channel",
-    );
+    case(&|c| c.auto_update_limit = AutoUpdateLimit::Minor, "2.0.0", "disable_auto_update_to_minor");
+    case(&|c| c.auto_update_limit = AutoUpdateLimit::Patch, "1.3.0", "disable_auto_update_to_patch");
+    case(&|c| c.auto_update_limit = AutoUpdateLimit::VersionNumber, "1.2.4", "misconfigured_channel");
     case(&|_| {}, "1.2.2", "disable_auto_update_under_native");
     case(&|c| c.allow_prod = false, "1.2.4", "disable_prod_build");
     case(&|c| c.allow_device = false, "1.2.4", "disable_device");
@@ -177,9 +153,7 @@ fn every_channel_rule_in_order() {
 fn refusal_extras_match_the_protocol() {
     let req = request(json!({"version_build": "1.2.3", "version_name": "1.2.5"}));
     let t = target(public_channel(), Some(bundle("2.0.0")));
-    let Decision::Refuse(r) = resolve::decide(&req, Some(&t)) else {
-        panic!()
-    };
+    let Decision::Refuse(r) = resolve::decide(&req, Some(&t)) else { panic!() };
     let body = r.to_json();
     assert_eq!(
         body,
@@ -190,11 +164,8 @@ fn refusal_extras_match_the_protocol() {
     let mut channel = public_channel();
     channel.android = false;
     let t = target(channel, Some(bundle("1.2.6")));
-    let req =
-        request(json!({"platform": "android", "version_build": "1.2.3", "version_name": "1.2.5"}));
-    let Decision::Refuse(r) = resolve::decide(&req, Some(&t)) else {
-        panic!()
-    };
+    let req = request(json!({"platform": "android", "version_build": "1.2.3", "version_name": "1.2.5"}));
+    let Decision::Refuse(r) = resolve::decide(&req, Some(&t)) else { panic!() };
     assert_eq!(r.to_json()["old"], "1.2.5");
 }
 
@@ -206,17 +177,11 @@ fn version_number_limit_uses_min_update_version() {
     b.min_update_version = Some(Version::parse("1.3.0").unwrap());
     let t = target(channel, Some(b));
     assert_eq!(
-        refusal_code(
-            &request(json!({"version_build": "1.2.0", "version_name": "1.2.0"})),
-            Some(&t)
-        ),
+        refusal_code(&request(json!({"version_build": "1.2.0", "version_name": "1.2.0"})), Some(&t)),
         "disable_auto_update_to_metadata"
     );
     assert!(matches!(
-        resolve::decide(
-            &request(json!({"version_build": "1.3.0", "version_name": "1.3.0"})),
-            Some(&t)
-        ),
+        resolve::decide(&request(json!({"version_build": "1.3.0", "version_name": "1.3.0"})), Some(&t)),
         Decision::Offer(_)
     ));
 }
@@ -226,17 +191,11 @@ fn dev_and_emulator_rules() {
     let mut channel = public_channel();
     channel.allow_dev = false;
     let t = target(channel, Some(bundle("1.0.1")));
-    assert_eq!(
-        refusal_code(&request(json!({"is_prod": false})), Some(&t)),
-        "disable_dev_build"
-    );
+    assert_eq!(refusal_code(&request(json!({"is_prod": false})), Some(&t)), "disable_dev_build");
     let mut channel = public_channel();
     channel.allow_emulator = false;
     let t = target(channel, Some(bundle("1.0.1")));
-    assert_eq!(
-        refusal_code(&request(json!({"is_emulator": true})), Some(&t)),
-        "disable_emulator"
-    );
+    assert_eq!(refusal_code(&request(json!({"is_emulator": true})), Some(&t)), "disable_emulator");
 }
 
 #[test]
@@ -244,42 +203,24 @@ fn builtin_targets() {
     let t = target(public_channel(), None);
     // a device on a downloaded bundle is told to reset (better than the reference backend)
     let on_bundle = request(json!({"version_name": "1.0.4"}));
-    assert_eq!(
-        resolve::decide(&on_bundle, Some(&t)),
-        Decision::RevertToBuiltin
-    );
+    assert_eq!(resolve::decide(&on_bundle, Some(&t)), Decision::RevertToBuiltin);
     let body = resolve::revert_to_builtin_body();
-    assert!(
-        body.get("error").is_none() && body.get("kind").is_none() && body.get("message").is_none()
-    );
+    assert!(body.get("error").is_none() && body.get("kind").is_none() && body.get("message").is_none());
     // a device already on builtin is up to date, whatever its plugin line
     let on_builtin = request(json!({"version_name": "builtin", "plugin_version": "5.9.5"}));
-    let Decision::Refuse(r) = resolve::decide(&on_builtin, Some(&t)) else {
-        panic!()
-    };
+    let Decision::Refuse(r) = resolve::decide(&on_builtin, Some(&t)) else { panic!() };
     assert_eq!(r.to_json()["kind"], "up_to_date");
     assert!(r.to_json().get("version").is_none());
     let current = request(json!({"version_name": "1.0.0"}));
-    let Decision::Refuse(r) = resolve::decide(&current, Some(&t)) else {
-        panic!()
-    };
-    assert_eq!(
-        (r.code, r.to_json()["version"].clone()),
-        (Code::AlreadyOnBuiltin, json!("builtin"))
-    );
+    let Decision::Refuse(r) = resolve::decide(&current, Some(&t)) else { panic!() };
+    assert_eq!((r.code, r.to_json()["version"].clone()), (Code::AlreadyOnBuiltin, json!("builtin")));
     // a plugin that cannot reset is told so
     let old = request(json!({"version_name": "1.0.4", "plugin_version": "6.1.0"}));
-    assert_eq!(
-        refusal_code(&old, Some(&t)),
-        "revert_to_builtin_plugin_version_too_old"
-    );
+    assert_eq!(refusal_code(&old, Some(&t)), "revert_to_builtin_plugin_version_too_old");
     // version limits do not apply to builtin, device rules do
     let mut channel = public_channel();
     channel.allow_prod = false;
-    assert_eq!(
-        refusal_code(&on_bundle, Some(&target(channel, None))),
-        "disable_prod_build"
-    );
+    assert_eq!(refusal_code(&on_bundle, Some(&target(channel, None))), "disable_prod_build");
 }
 
 #[test]
@@ -287,10 +228,7 @@ fn override_bypasses_private_channel_rule() {
     let mut channel = ChannelRules::with_defaults("qa");
     channel.via_override = true;
     let t = target(channel, Some(bundle("1.0.1")));
-    assert!(matches!(
-        resolve::decide(&request(json!({})), Some(&t)),
-        Decision::Offer(_)
-    ));
+    assert!(matches!(resolve::decide(&request(json!({})), Some(&t)), Decision::Offer(_)));
 }
 
 fn manifest() -> Vec<ManifestEntry> {
@@ -318,12 +256,7 @@ fn success_body_shape_and_gates() {
     let body = resolve::offer_body(&req, &b, "http://h", None, false).unwrap();
     assert!(body.get("link").is_none());
     let old = request(json!({"plugin_version": "8.34.0"}));
-    assert!(
-        resolve::offer_body(&old, &b, "http://h", None, true)
-            .unwrap()
-            .get("comment")
-            .is_none()
-    );
+    assert!(resolve::offer_body(&old, &b, "http://h", None, true).unwrap().get("comment").is_none());
 }
 
 #[test]
@@ -333,19 +266,13 @@ fn manifest_only_bundles_get_a_valid_placeholder_url() {
     b.external_url = None;
     b.manifest_count = 1;
     assert!(resolve::wants_manifest(&req, &b));
-    let body =
-        resolve::offer_body(&req, &b, "http://127.0.0.1:8080/", Some(manifest()), false).unwrap();
+    let body = resolve::offer_body(&req, &b, "http://127.0.0.1:8080/", Some(manifest()), false).unwrap();
     assert!(resolve::is_http_url(body["url"].as_str().unwrap()));
     assert_eq!(body["manifest"][0]["file_name"], "index.html");
     // a plugin without manifest support cannot use such a bundle
     let old = request(json!({"plugin_version": "6.24.0"}));
     assert!(!resolve::wants_manifest(&old, &b));
-    assert_eq!(
-        resolve::offer_body(&old, &b, "http://h", None, false)
-            .unwrap_err()
-            .code,
-        Code::NoBundleUrl
-    );
+    assert_eq!(resolve::offer_body(&old, &b, "http://h", None, false).unwrap_err().code, Code::NoBundleUrl);
     // an empty manifest is never sent
     let mut stored = b.clone();
     stored.storage_key = Some("bundles/abc.zip".into());
@@ -365,33 +292,22 @@ fn external_bundles_never_carry_a_manifest() {
 fn url_shapes() {
     assert!(resolve::is_http_url("https://a.b/c.zip"));
     assert!(resolve::is_http_url("http://127.0.0.1:8080/files/x"));
-    for bad in [
-        "",
-        "ftp://a/b",
-        "https://",
-        "https:///x",
-        "https://a b/c",
-        "/files/x",
-        "javascript:alert(1)",
-    ] {
+    for bad in ["", "ftp://a/b", "https://", "https:///x", "https://a b/c", "/files/x", "javascript:alert(1)"]
+    {
         assert!(!resolve::is_http_url(bad), "{bad}");
     }
 }
 
 fn arb_version() -> impl Strategy<Value = Version> {
-    (
-        0u64..20,
-        0u64..20,
-        0u64..20,
-        prop::option::of("[a-z]{1,5}(\\.[1-9][0-9]?)?"),
-    )
-        .prop_map(|(a, b, c, pre)| {
+    (0u64..20, 0u64..20, 0u64..20, prop::option::of("[a-z]{1,5}(\\.[1-9][0-9]?)?")).prop_map(
+        |(a, b, c, pre)| {
             let text = match pre {
                 Some(pre) => format!("{a}.{b}.{c}-{pre}"),
                 None => format!("{a}.{b}.{c}"),
             };
             Version::parse(&text).unwrap()
-        })
+        },
+    )
 }
 
 proptest! {

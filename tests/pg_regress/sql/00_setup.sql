@@ -11,6 +11,6 @@ WHERE n.nspname = 'liveupdate' AND p.proname NOT LIKE '\_%' ORDER BY 1;
 -- every table and column is documented
 SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE n.nspname = 'liveupdate' AND c.relkind = 'r' AND col_description(c.oid, a.attnum) IS NULL
+WHERE n.nspname = 'liveupdate' AND c.relkind IN ('r', 'p') AND col_description(c.oid, a.attnum) IS NULL
   AND a.attname NOT IN ('id', 'app_id', 'organization_id', 'created_at', 'updated_at', 'bundle_id', 'channel_id', 'device_id')
 ORDER BY 1, 2;

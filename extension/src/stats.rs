@@ -1,0 +1,290 @@
+//! `liveupdate.record_stats(jsonb)`: stores a batch of device events in one transaction and answers
+//! with the body `POST /stats` sends back (protocol.md §5).
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+
+use liveupdate_core::answer::{Code, Refusal};
+use liveupdate_core::stats::{self, EventOutcome, ParsedStats, StatsBatch, StatsEvent};
+use pgrx::prelude::*;
+use pgrx::spi::{SpiClient, SpiResult};
+use pgrx::{JsonB, PgBuiltInOids, PgOid};
+use serde_json::{Value, json};
+
+use crate::plans::{with_plan, with_write_plan};
+
+const INSERT_EVENTS_SQL: &str = include_str!("../../sql/stats/insert_events.sql");
+const UPSERT_DEVICES_SQL: &str = include_str!("../../sql/stats/upsert_devices.sql");
+const ADD_COUNTS_SQL: &str = include_str!("../../sql/stats/add_counts.sql");
+const REMEMBER_FAILURES_SQL: &str = include_str!("../../sql/stats/remember_failures.sql");
+const APP_SQL: &str = "SELECT id, allow_custom_id FROM liveupdate.apps WHERE app_id = $1";
+const BUNDLES_SQL: &str = "SELECT name, id FROM liveupdate.bundles WHERE app_id = $1 AND name = ANY($2)";
+
+thread_local! {
+    /// The UTC day (days since 1970) whose event partition this backend has made sure exists.
+    static PARTITION_READY_FOR: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+/// Stores a stats batch (a JSON array of events, or one event object) and returns the answer body.
+#[pg_extern(volatile, strict, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn record_stats(batch: JsonB) -> JsonB {
+    JsonB(record(&batch.0))
+}
+
+/// [`record_stats`] with JSON text in and out, for the gateway (no jsonb conversions).
+#[pg_extern(volatile, strict, parallel_unsafe, name = "_record_stats_text")]
+#[search_path(pg_catalog, pg_temp)]
+fn record_stats_text(batch: &str) -> String {
+    match serde_json::from_str::<Value>(batch) {
+        Ok(value) => record(&value),
+        Err(e) => Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string()).to_json(),
+    }
+    .to_string()
+}
+
+fn record(value: &Value) -> Value {
+    match stats::parse_value(value) {
+        ParsedStats::Empty => json!({"status": "ok", "results": []}),
+        ParsedStats::Answer(refusal) => refusal.to_json(),
+        ParsedStats::Batch(batch) => Spi::connect_mut(|client| store(client, &batch))
+            .unwrap_or_else(|e| pgrx::error!("liveupdate: storing stats failed: {e}")),
+    }
+}
+
+fn text_oid() -> PgOid {
+    PgOid::BuiltIn(PgBuiltInOids::TEXTOID)
+}
+
+fn int8_oid() -> PgOid {
+    PgOid::BuiltIn(PgBuiltInOids::INT8OID)
+}
+
+fn jsonb_oid() -> PgOid {
+    PgOid::BuiltIn(PgBuiltInOids::JSONBOID)
+}
+
+fn store(client: &mut SpiClient<'_>, batch: &StatsBatch) -> SpiResult<Value> {
+    let app = with_plan(
+        client,
+        "stats_app",
+        || APP_SQL.to_owned(),
+        &[text_oid()],
+        |plan| {
+            let rows = client.select(plan, Some(1), &[batch.app_id.as_str().into()])?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let row = rows.first();
+            Ok(Some((row.get::<i64>(1)?.unwrap_or(0), row.get::<bool>(2)?.unwrap_or(true))))
+        },
+    )?;
+    let Some((app_pk, allow_custom_id)) = app else {
+        // Acknowledged (2xx) so the plugin drops the events instead of retrying them forever.
+        return Ok(Refusal::new(Code::AppNotFound).with_more_info("app_id", batch.app_id.clone()).to_json());
+    };
+    let bundles = bundle_ids(client, app_pk, batch)?;
+
+    let mut outcomes = Vec::with_capacity(batch.events.len());
+    let mut rows = Vec::new();
+    // Per device: its latest non-failure event, and the latest bundle it said it runs.
+    let mut latest_by_device: HashMap<&str, (&StatsEvent, Option<&str>)> = HashMap::new();
+    let mut counts: HashMap<i64, [i64; 3]> = HashMap::new();
+    let mut failures: HashMap<(&str, i64), &str> = HashMap::new();
+    let mut custom_id_refused: HashSet<&str> = HashSet::new();
+    for event in &batch.events {
+        let event = match event {
+            Err(refusal) => {
+                outcomes.push(EventOutcome::Refused(refusal.clone()));
+                continue;
+            }
+            Ok(event) if event.is_ignored() => {
+                outcomes.push(EventOutcome::Ignored);
+                continue;
+            }
+            Ok(event) => event,
+        };
+        let bundle_name = stats::bundle_name_of(&event.version_name);
+        let bundle_id = bundles.get(bundle_name).copied();
+        if stats::needs_bundle(bundle_name) && bundle_id.is_none() {
+            outcomes.push(EventOutcome::Refused(
+                Refusal::new(Code::VersionNotFound)
+                    .with_more_info("app_id", batch.app_id.clone())
+                    .with_more_info("version_name", event.version_name.clone()),
+            ));
+            continue;
+        }
+        outcomes.push(EventOutcome::Stored);
+        let mut row = event.to_json();
+        row["bundle_id"] = json!(bundle_id);
+        rows.push(row);
+        if event.custom_id.is_some() && !allow_custom_id {
+            custom_id_refused.insert(&event.device_id);
+        }
+        if !stats::is_failure(&event.action) {
+            let entry = latest_by_device.entry(&event.device_id).or_insert((event, None));
+            entry.0 = event;
+            if stats::reports_running_bundle(&event.action) {
+                entry.1 = Some(&event.version_name);
+            }
+        }
+        if let Some(bundle_id) = bundle_id {
+            count(&mut counts, event, bundle_id, &bundles);
+            if stats::blocks_bundle_on_device(&event.action) {
+                failures.insert((&event.device_id, bundle_id), &event.action);
+            }
+        }
+    }
+    for device_id in custom_id_refused {
+        rows.push(json!({
+            "device_id": device_id, "action": stats::CUSTOM_ID_BLOCKED, "version_name": "unknown",
+            "is_prod": true, "is_emulator": false
+        }));
+    }
+
+    if !rows.is_empty() {
+        ensure_todays_partition(client)?;
+        write(client, "stats_insert_events", INSERT_EVENTS_SQL, Some(app_pk), Value::Array(rows))?;
+    }
+    if !latest_by_device.is_empty() {
+        let devices = latest_by_device
+            .values()
+            .map(|(event, running)| device_row(event, *running, allow_custom_id))
+            .collect();
+        write(client, "stats_upsert_devices", UPSERT_DEVICES_SQL, Some(app_pk), Value::Array(devices))?;
+    }
+    if !counts.is_empty() {
+        let counts = counts
+            .iter()
+            .map(|(bundle_id, [installs, fails, uninstalls])| {
+                json!({"bundle_id": bundle_id, "installs": installs, "fails": fails, "uninstalls": uninstalls})
+            })
+            .collect();
+        write(client, "stats_add_counts", ADD_COUNTS_SQL, None, Value::Array(counts))?;
+    }
+    if !failures.is_empty() {
+        let failures = failures
+            .iter()
+            .map(|((device_id, bundle_id), action)| json!({"device_id": device_id, "bundle_id": bundle_id, "action": action}))
+            .collect();
+        write(
+            client,
+            "stats_remember_failures",
+            REMEMBER_FAILURES_SQL,
+            Some(app_pk),
+            Value::Array(failures),
+        )?;
+    }
+    Ok(stats::response_body(batch.single, &outcomes))
+}
+
+/// The ids of the app's bundles that the batch's events name (deleted bundles included: their
+/// events are still true).
+fn bundle_ids(client: &SpiClient<'_>, app_pk: i64, batch: &StatsBatch) -> SpiResult<HashMap<String, i64>> {
+    let mut names: Vec<String> = batch
+        .events
+        .iter()
+        .flatten()
+        .flat_map(|e| [Some(e.version_name.as_str()), e.old_version_name.as_deref()])
+        .flatten()
+        .map(stats::bundle_name_of)
+        .filter(|name| stats::needs_bundle(name))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let text_array = PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID);
+    with_plan(
+        client,
+        "stats_bundles",
+        || BUNDLES_SQL.to_owned(),
+        &[int8_oid(), text_array],
+        |plan| {
+            let mut found = HashMap::new();
+            for row in client.select(plan, None, &[app_pk.into(), names.into()])? {
+                if let (Some(name), Some(id)) = (row.get::<String>(1)?, row.get::<i64>(2)?) {
+                    found.insert(name, id);
+                }
+            }
+            Ok(found)
+        },
+    )
+}
+
+/// Per-version counters (protocol.md §5.5), production builds on real devices only.
+fn count(
+    counts: &mut HashMap<i64, [i64; 3]>,
+    event: &StatsEvent,
+    bundle_id: i64,
+    bundles: &HashMap<String, i64>,
+) {
+    if !event.counts_for_versions() {
+        return;
+    }
+    const INSTALLS: usize = 0;
+    const FAILS: usize = 1;
+    const UNINSTALLS: usize = 2;
+    if event.action == "set" {
+        counts.entry(bundle_id).or_default()[INSTALLS] += 1;
+        let previous = event.old_version_name.as_deref().and_then(|name| bundles.get(name));
+        if let Some(&previous) = previous.filter(|&&previous| previous != bundle_id) {
+            counts.entry(previous).or_default()[UNINSTALLS] += 1;
+        }
+    } else if stats::is_failure(&event.action) {
+        counts.entry(bundle_id).or_default()[FAILS] += 1;
+    }
+}
+
+fn device_row(event: &StatsEvent, running_version: Option<&str>, allow_custom_id: bool) -> Value {
+    json!({
+        "device_id": event.device_id,
+        "platform": event.platform,
+        "plugin_version": event.plugin_version.as_ref().map(ToString::to_string),
+        "version_build": event.version_build.as_ref().map(ToString::to_string),
+        "running_version": running_version,
+        "version_code": event.version_code,
+        "version_os": event.version_os,
+        "is_prod": event.is_prod,
+        "is_emulator": event.is_emulator,
+        "install_source": event.install_source,
+        "custom_id": if allow_custom_id { event.custom_id.as_deref() } else { None },
+        "default_channel": event.default_channel,
+        "key_id": event.key_id,
+    })
+}
+
+/// Runs one of the batch's write statements: `($1 app, $2 rows)`, or `($1 rows)` without an app.
+fn write(
+    client: &mut SpiClient<'_>,
+    name: &'static str,
+    sql: &str,
+    app_pk: Option<i64>,
+    rows: Value,
+) -> SpiResult<()> {
+    let types: &[PgOid] = if app_pk.is_some() { &[int8_oid(), jsonb_oid()] } else { &[jsonb_oid()] };
+    with_write_plan(client, name, sql, types, |client, plan| {
+        match app_pk {
+            Some(app_pk) => client.update(plan, None, &[app_pk.into(), JsonB(rows).into()])?,
+            None => client.update(plan, None, &[JsonB(rows).into()])?,
+        };
+        Ok(())
+    })
+}
+
+/// Events go to the partition of the day they are received; make sure it exists, once per backend
+/// per day (the gateway also creates partitions ahead of time).
+fn ensure_todays_partition(client: &mut SpiClient<'_>) -> SpiResult<()> {
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| (elapsed.as_secs() / 86_400) as i64)
+        .unwrap_or_default();
+    if PARTITION_READY_FOR.get() == Some(today) {
+        return Ok(());
+    }
+    client.update("SELECT liveupdate.ensure_event_partitions(1)", None, &[])?;
+    PARTITION_READY_FOR.set(Some(today));
+    Ok(())
+}
