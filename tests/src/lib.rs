@@ -20,32 +20,40 @@ fn env(name: &str) -> String {
 /// A fresh database with the extension installed, dropped and re-created for each test.
 pub struct TestDb {
     pub name: String,
+    url: String,
     pub client: Client,
 }
 
 impl TestDb {
-    /// Creates database `e2e_<test>` whose `liveupdate.public_url` is `public_url`.
+    /// Creates database `e2e_<test>` whose `liveupdate.public_url` is `public_url`, in the
+    /// cluster `make test` started.
     pub fn create(test: &str, public_url: &str) -> TestDb {
+        TestDb::create_in(&env("LIVEUPDATE_TEST_PG"), test, public_url)
+    }
+
+    /// [`TestDb::create`] in the cluster reached with `server` (a connection string without dbname).
+    pub fn create_in(server: &str, test: &str, public_url: &str) -> TestDb {
         let name = format!("e2e_{test}");
-        let mut admin =
-            Client::connect(&format!("{} dbname=postgres", env("LIVEUPDATE_TEST_PG")), postgres::NoTls)
-                .unwrap();
+        let mut admin = Client::connect(&format!("{server} dbname=postgres"), postgres::NoTls).unwrap();
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
         admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
         admin
             .batch_execute(&format!("ALTER DATABASE {name} SET liveupdate.public_url = '{public_url}'"))
             .unwrap();
-        let mut client = Client::connect(&TestDb::url_for(&name), postgres::NoTls).unwrap();
+        let url = format!("{server} dbname={name}");
+        let mut client = Client::connect(&url, postgres::NoTls).unwrap();
         client.batch_execute("CREATE EXTENSION pg_liveupdate").unwrap();
-        TestDb { name, client }
-    }
-
-    fn url_for(name: &str) -> String {
-        format!("{} dbname={name}", env("LIVEUPDATE_TEST_PG"))
+        TestDb { name, url, client }
     }
 
     pub fn url(&self) -> String {
-        TestDb::url_for(&self.name)
+        self.url.clone()
+    }
+
+    /// A fresh connection to the same database (after a server restart).
+    pub fn reconnect(db: &TestDb) -> TestDb {
+        let client = Client::connect(&db.url, postgres::NoTls).unwrap();
+        TestDb { name: db.name.clone(), url: db.url.clone(), client }
     }
 
     pub fn exec(&mut self, sql: &str) {
@@ -61,6 +69,98 @@ impl TestDb {
         self.exec(&format!(
             "SELECT liveupdate.create_app(liveupdate.create_organization('org {app_id}'), '{app_id}', expose_metadata => true)"
         ));
+    }
+}
+
+/// A PostgreSQL cluster of the test's own, for tests that stop or restart the server. Runs as
+/// `postgres` (PostgreSQL refuses root); removed when dropped.
+pub struct OwnCluster {
+    dir: std::path::PathBuf,
+    pub port: u16,
+}
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+fn as_postgres(args: &[&str]) {
+    let status =
+        Command::new("runuser").current_dir("/").args(["-u", "postgres", "--"]).args(args).status().unwrap();
+    assert!(status.success(), "{args:?} failed: {status}");
+}
+
+impl OwnCluster {
+    pub fn start(name: &str) -> OwnCluster {
+        let dir = std::env::temp_dir().join(format!("liveupdate-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Command::new("chown").args(["postgres:postgres", dir.to_str().unwrap()]).status().unwrap();
+        let data = dir.join("data");
+        as_postgres(&[
+            &format!("{PG_BIN}/initdb"),
+            "-D",
+            data.to_str().unwrap(),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+        ]);
+        let cluster = OwnCluster { dir, port: free_port() };
+        cluster.pg_ctl("start");
+        cluster
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.display());
+        let data = self.dir.join("data");
+        let log = self.dir.join("log");
+        as_postgres(&[
+            &format!("{PG_BIN}/pg_ctl"),
+            "-D",
+            data.to_str().unwrap(),
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "-m",
+            "fast",
+            "-o",
+            &options,
+            action,
+        ]);
+    }
+
+    pub fn stop(&self) {
+        self.pg_ctl("stop");
+    }
+
+    pub fn start_again(&self) {
+        self.pg_ctl("start");
+    }
+
+    /// Connection string without a database name.
+    pub fn server(&self) -> String {
+        format!("host=127.0.0.1 port={} user=postgres", self.port)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let _ = Command::new("runuser")
+            .current_dir("/")
+            .args([
+                "-u",
+                "postgres",
+                "--",
+                &format!("{PG_BIN}/pg_ctl"),
+                "-D",
+                data.to_str().unwrap_or(""),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -81,11 +181,16 @@ impl Gateway {
     }
 
     pub fn start_with(db: &TestDb, port: u16, extra_env: &[(&str, &str)]) -> Gateway {
+        Gateway::start_url(&db.url(), port, extra_env)
+    }
+
+    /// Starts a gateway on `port` for the database at `database_url`.
+    pub fn start_url(database_url: &str, port: u16, extra_env: &[(&str, &str)]) -> Gateway {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let mut command = Command::new(env("LIVEUPDATE_GATEWAY_BIN"));
         command
             .env("LIVEUPDATE_LISTEN", addr.to_string())
-            .env("LIVEUPDATE_DATABASE_URL", db.url())
+            .env("LIVEUPDATE_DATABASE_URL", database_url)
             .env("LIVEUPDATE_DB_POOL_SIZE", "4")
             .env("LIVEUPDATE_DEVICE_FLUSH_MS", "200")
             .env("RUST_LOG", "warn")

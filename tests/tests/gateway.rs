@@ -205,11 +205,8 @@ fn unreachable_database_is_a_retryable_503() {
     let port = free_port();
     let db = TestDb::create("db_outage", &format!("http://127.0.0.1:{port}"));
     // point the gateway at a database that does not exist: every lookup fails to connect
-    let broken = TestDb {
-        name: "e2e_missing_database".into(),
-        client: postgres::Client::connect(&db.url(), postgres::NoTls).unwrap(),
-    };
-    let gw = Gateway::start_with(&broken, port, &[("LIVEUPDATE_DB_TIMEOUT_MS", "1000")]);
+    let broken = db.url().replace("dbname=e2e_db_outage", "dbname=e2e_missing_database");
+    let gw = Gateway::start_url(&broken, port, &[("LIVEUPDATE_DB_TIMEOUT_MS", "1000")]);
     let response = http::post_json(gw.addr, "/updates", &valid_body());
     assert_eq!(response.status, 503);
     assert_eq!(response.header("retry-after"), Some("5"));
@@ -220,4 +217,80 @@ fn unreachable_database_is_a_retryable_503() {
     );
     assert_eq!(http::request(gw.addr, "GET", "/ready", &[], b"").status, 503);
     assert_eq!(http::request(gw.addr, "GET", "/health", &[], b"").status, 200);
+}
+
+/// PostgreSQL restarted while devices post stats: every batch that got a 2xx is in the database,
+/// every other one got a status the plugin retries, and the gateway recovers by itself.
+#[test]
+fn stats_survive_a_database_restart() {
+    let cluster = liveupdate_e2e::OwnCluster::start("restart");
+    let port = free_port();
+    let mut db = TestDb::create_in(&cluster.server(), "restart", &format!("http://127.0.0.1:{port}"));
+    db.app(APP);
+    let gw = Gateway::start_with(&db, port, &[("LIVEUPDATE_DB_TIMEOUT_MS", "2000")]);
+    let addr = gw.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let posters: Vec<_> = (0..4)
+        .map(|t| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                let mut other_statuses = Vec::new();
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // each batch is one device's: the device id identifies the batch
+                    let device = format!("00000000-0000-4000-8000-{:012x}", t * 1_000_000 + n);
+                    n += 1;
+                    let batch: Vec<Value> = (0..10)
+                        .map(|_| {
+                            json!({"app_id": APP, "device_id": device, "platform": "ios", "version_os": "17",
+                                   "version_name": "builtin", "action": "app_moved_to_foreground"})
+                        })
+                        .collect();
+                    let response = http::post_json(addr, "/stats", &Value::Array(batch));
+                    if response.status == 200 {
+                        acknowledged.push(device);
+                    } else {
+                        other_statuses.push(response.status);
+                    }
+                }
+                (acknowledged, other_statuses)
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    cluster.stop();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    cluster.start_again();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acknowledged = Vec::new();
+    let mut others = Vec::new();
+    for poster in posters {
+        let (acked, statuses) = poster.join().unwrap();
+        acknowledged.extend(acked);
+        others.extend(statuses);
+    }
+    assert!(!others.is_empty(), "the restart was not noticed");
+    assert!(
+        others.iter().all(|s| *s == 503),
+        "only retryable refusals while the database is away: {others:?}"
+    );
+    let mut db = TestDb::reconnect(&db);
+    for device in &acknowledged {
+        let stored = db.client.query_one(
+            "SELECT count(*) FROM liveupdate.device_events WHERE device_id = $1::text::uuid",
+            &[device],
+        );
+        assert_eq!(stored.unwrap().get::<_, i64>(0), 10, "acknowledged batch {device} is missing");
+    }
+    // recovered: new batches are accepted again
+    let after = http::post_json(
+        addr,
+        "/stats",
+        &json!({"app_id": APP, "device_id": DEVICE, "platform": "ios",
+        "version_os": "17", "version_name": "builtin", "action": "app_moved_to_background"}),
+    );
+    assert_eq!(after.status, 200);
+    assert!(acknowledged.len() > 10, "too few batches acknowledged to mean anything: {}", acknowledged.len());
 }

@@ -546,7 +546,7 @@ mod tests {
     fn responses() {
         assert_eq!(response_body(true, &[EventOutcome::Stored]), json!({"status": "ok"}));
         let refused = EventOutcome::Refused(Refusal::new(Code::VersionNotFound));
-        assert_eq!(response_body(true, &[refused.clone()])["error"], "version_not_found");
+        assert_eq!(response_body(true, std::slice::from_ref(&refused))["error"], "version_not_found");
         let body = response_body(false, &[EventOutcome::Ignored, refused]);
         assert_eq!(body["results"][0], json!({"status": "ok", "index": 0}));
         assert_eq!(body["results"][1]["status"], "error");
