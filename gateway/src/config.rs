@@ -26,6 +26,12 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `LIVEUPDATE_EVENT_RETENTION_DAYS`: days of raw device events kept (default 90).
     pub event_retention_days: u32,
+    /// `LIVEUPDATE_CHANNEL_SELF_ADDRESS_LIMIT`: `/channel_self` requests per minute per client
+    /// address and app (default 1000, as the reference backend).
+    pub channel_self_address_limit: u32,
+    /// `LIVEUPDATE_CLIENT_ADDRESS_HEADER`: behind a reverse proxy, the header holding the client's
+    /// address (e.g. `x-forwarded-for`; its first entry is used). Unset: the peer address.
+    pub client_address_header: Option<hyper::header::HeaderName>,
 }
 
 #[derive(Debug)]
@@ -71,6 +77,21 @@ impl Config {
             device_flush_interval: millis("LIVEUPDATE_DEVICE_FLUSH_MS", 1000)?,
             shutdown_grace: millis("LIVEUPDATE_SHUTDOWN_GRACE_MS", 10_000)?,
             event_retention_days: number("LIVEUPDATE_EVENT_RETENTION_DAYS", 90)?.min(36_500) as u32,
+            channel_self_address_limit: number(
+                "LIVEUPDATE_CHANNEL_SELF_ADDRESS_LIMIT",
+                u64::from(liveupdate_core::channel::PER_ADDRESS_APP.max),
+            )?
+            .min(u64::from(u32::MAX)) as u32,
+            client_address_header: match lookup("LIVEUPDATE_CLIENT_ADDRESS_HEADER") {
+                None => None,
+                Some(name) => {
+                    Some(hyper::header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                        ConfigError(format!(
+                            "LIVEUPDATE_CLIENT_ADDRESS_HEADER is not a header name: {name:?}"
+                        ))
+                    })?)
+                }
+            },
         })
     }
 }

@@ -70,6 +70,7 @@ pub async fn channel_self(
     operation: Operation,
     peer: IpAddr,
 ) -> Result<Response<Body>, ApiError> {
+    let client = client_address(state, &request, peer);
     let query = match channel::query_to_json(request.uri().query().unwrap_or("")) {
         Ok(query) => query,
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
@@ -101,7 +102,7 @@ pub async fn channel_self(
         Ok(request) => request,
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
     };
-    if let Err(refusal) = check_channel_limits(state, &channel_request, peer) {
+    if let Err(refusal) = check_channel_limits(state, &channel_request, client) {
         return Ok(response::extension_answer(&refusal.to_json()));
     }
     let answer = state
@@ -112,14 +113,30 @@ pub async fn channel_self(
     Ok(response::extension_answer(&answer))
 }
 
+/// The client's address: the peer, or behind a proxy the first entry of the configured header.
+fn client_address(state: &State, request: &Request<Incoming>, peer: IpAddr) -> IpAddr {
+    state
+        .config
+        .client_address_header
+        .as_ref()
+        .and_then(|header| request.headers().get(header))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .and_then(|first| first.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
 /// The three limits of protocol.md §6.5; the first exceeded one answers.
-fn check_channel_limits(state: &State, request: &ChannelRequest, peer: IpAddr) -> Result<(), Refusal> {
+fn check_channel_limits(state: &State, request: &ChannelRequest, client: IpAddr) -> Result<(), Refusal> {
     let now = Instant::now();
     let device = request.device_id.as_deref().unwrap_or("-");
     let app = &request.app_id;
     let mut checks = vec![
         (format!("op|{}|{app}|{device}", request.operation.as_str()), channel::PER_DEVICE_OPERATION),
-        (format!("ip|{peer}|{app}"), channel::PER_ADDRESS_APP),
+        (
+            format!("ip|{client}|{app}"),
+            channel::RateLimit { max: state.config.channel_self_address_limit, ..channel::PER_ADDRESS_APP },
+        ),
     ];
     if let (Operation::Set, Some(channel_name)) = (request.operation, &request.channel) {
         checks.push((format!("same|{app}|{device}|{channel_name}"), channel::SAME_CHANNEL_SET));

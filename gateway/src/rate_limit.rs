@@ -8,12 +8,21 @@ use std::time::{Duration, Instant};
 
 use liveupdate_core::channel::RateLimit;
 
-/// Counters beyond this many trigger a sweep of expired windows, bounding memory.
+/// Above this many counters, expired windows are swept (at most once a second).
 const SWEEP_ABOVE: usize = 100_000;
+/// Above this many live counters the table is cleared: failing open beats unbounded memory.
+const HARD_LIMIT: usize = 1_000_000;
 
 #[derive(Default)]
 pub struct RateLimiter {
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    state: Mutex<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    /// key → (window start, requests counted, window length)
+    windows: HashMap<String, (Instant, u32, Duration)>,
+    last_sweep: Option<Instant>,
 }
 
 impl RateLimiter {
@@ -22,13 +31,19 @@ impl RateLimiter {
     pub fn hit(&self, key: String, limit: RateLimit, now: Instant) -> Result<(), Duration> {
         let window = Duration::from_secs(limit.window_seconds);
         // A poisoned lock only means a panic elsewhere mid-update; the counters are still usable.
-        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if windows.len() > SWEEP_ABOVE {
-            windows.retain(|_, (started, _)| now.duration_since(*started) < Duration::from_secs(3600));
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if state.windows.len() > SWEEP_ABOVE
+            && state.last_sweep.is_none_or(|last| now.duration_since(last) >= Duration::from_secs(1))
+        {
+            state.windows.retain(|_, (started, _, length)| now.duration_since(*started) < *length);
+            state.last_sweep = Some(now);
+            if state.windows.len() > HARD_LIMIT {
+                state.windows.clear();
+            }
         }
-        let entry = windows.entry(key).or_insert((now, 0));
+        let entry = state.windows.entry(key).or_insert((now, 0, window));
         if now.duration_since(entry.0) >= window {
-            *entry = (now, 0);
+            *entry = (now, 0, window);
         }
         if entry.1 >= limit.max {
             return Err(window.saturating_sub(now.duration_since(entry.0)));
@@ -54,5 +69,18 @@ mod tests {
         assert_eq!(wait, Duration::from_secs(6));
         assert!(limiter.hit("other".into(), limit, start).is_ok(), "keys are independent");
         assert!(limiter.hit("k".into(), limit, start + Duration::from_secs(10)).is_ok(), "a new window");
+    }
+
+    #[test]
+    fn expired_windows_are_swept() {
+        let limiter = RateLimiter::default();
+        let limit = RateLimit { max: 1, window_seconds: 1 };
+        let start = Instant::now();
+        for i in 0..=SWEEP_ABOVE {
+            limiter.hit(format!("k{i}"), limit, start).unwrap();
+        }
+        limiter.hit("late".into(), limit, start + Duration::from_secs(2)).unwrap();
+        let live = limiter.state.lock().unwrap().windows.len();
+        assert_eq!(live, 1, "only the counter of the current window is left");
     }
 }
