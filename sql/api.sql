@@ -472,6 +472,21 @@ BEGIN
     WHERE r.device_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
       AND r.platform IS NOT NULL AND r.plugin_version IS NOT NULL
       AND r.version_build IS NOT NULL AND r.version_name IS NOT NULL
+      -- Most checks repeat what is already known: skip the write (and its index updates) unless
+      -- something changed or the last write is over 10 minutes old, the resolution of last_seen_at.
+      AND NOT EXISTS (
+          SELECT 1 FROM liveupdate.devices AS known
+          WHERE known.app_id = a.id AND known.device_id = lower(r.device_id)::uuid
+            AND known.last_seen_at > coalesce(r.seen_at, now()) - interval '10 minutes'
+            AND (known.platform, known.plugin_version, known.version_build, known.version_name,
+                 known.version_code, known.version_os, known.is_prod, known.is_emulator,
+                 known.install_source, known.custom_id, known.default_channel, known.key_id)
+                IS NOT DISTINCT FROM
+                (r.platform, r.plugin_version, r.version_build, r.version_name,
+                 left(r.version_code, 64), left(r.version_os, 64), coalesce(r.is_prod, true),
+                 coalesce(r.is_emulator, false), left(r.install_source, 64),
+                 CASE WHEN a.allow_custom_id THEN nullif(left(btrim(r.custom_id), 36), '') END,
+                 left(r."defaultChannel", 128), left(r.key_id, 20)))
     ORDER BY a.id, lower(r.device_id), r.seen_at DESC NULLS LAST
     ON CONFLICT ON CONSTRAINT devices_pkey DO UPDATE
     SET platform = excluded.platform, plugin_version = excluded.plugin_version,
@@ -487,4 +502,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION liveupdate.record_device_checks(jsonb) IS
-    'Upserts the last known state of devices from a batch of normalised update checks (each with an optional seen_at). The gateway calls it about once a second, so update checks never wait on a write.';
+    'Upserts the last known state of devices from a batch of normalised update checks (each with an optional seen_at). The gateway calls it about once a second, so update checks never wait on a write. A check that changes nothing is not written if the device was seen in the last 10 minutes (the resolution of last_seen_at). Returns the rows written.';

@@ -172,7 +172,7 @@ COMMENT ON COLUMN liveupdate.devices.version_name IS 'The bundle the device runs
 COMMENT ON COLUMN liveupdate.devices.version_build IS 'Native version, coerced to semver.';
 COMMENT ON COLUMN liveupdate.devices.default_channel IS 'The channel the device asked for (defaultChannel), if any.';
 COMMENT ON COLUMN liveupdate.devices.custom_id IS 'custom_id reported by the device, kept only when the app allows it.';
-COMMENT ON COLUMN liveupdate.devices.last_seen_at IS 'Time of the latest update check recorded.';
+COMMENT ON COLUMN liveupdate.devices.last_seen_at IS 'Time of the latest update check recorded, to 10 minutes: unchanged checks within 10 minutes are not written.';
 
 -- pg_dump must carry the data of extension-owned tables.
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.organizations', '');

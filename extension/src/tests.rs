@@ -262,6 +262,26 @@ mod tests {
     }
 
     #[pg_test]
+    fn unchanged_device_checks_are_not_rewritten_within_ten_minutes() {
+        fixture();
+        let write = |version_name: &str, seen_at: &str| {
+            let batch = json!([{"app_id": "com.acme.app", "device_id": DEVICE, "platform": "ios",
+                "plugin_version": "8.51.14", "version_build": "1.0.0", "version_name": version_name,
+                "is_prod": true, "is_emulator": false, "seen_at": seen_at}]);
+            Spi::get_one_with_args::<i32>(
+                "SELECT liveupdate.record_device_checks($1)",
+                &[pgrx::JsonB(batch).into()],
+            )
+            .unwrap()
+            .unwrap()
+        };
+        assert_eq!(write("1.0.1", "2026-01-01T00:00:00Z"), 1);
+        assert_eq!(write("1.0.1", "2026-01-01T00:05:00Z"), 0, "nothing changed");
+        assert_eq!(write("1.0.2", "2026-01-01T00:06:00Z"), 1, "the running bundle changed");
+        assert_eq!(write("1.0.2", "2026-01-01T00:17:00Z"), 1, "last seen more than 10 minutes ago");
+    }
+
+    #[pg_test]
     fn lookup_uses_index_scans_only() {
         fixture();
         sql("SET LOCAL enable_seqscan = off");
