@@ -34,7 +34,9 @@ SELECT app.id,
        pick.link,
        pick.comment,
        pick.manifest_count,
-       pick.failed_on_device
+       EXISTS (SELECT 1 FROM liveupdate.device_failed_bundles AS f
+               WHERE f.app_id = app.id AND f.device_id = $2::uuid AND f.bundle_id = pick.bundle_id
+                 AND f.failed_at > pick.bundle_changed_at) AS failed_on_device
 FROM liveupdate.apps AS app
 LEFT JOIN LATERAL (
     SELECT candidate.priority = 1 AS via_override,
@@ -43,9 +45,7 @@ LEFT JOIN LATERAL (
            c.disable_auto_update_under_native,
            b.id AS bundle_id, b.name AS bundle_name, b.checksum, b.session_key, b.key_id,
            b.external_url, b.storage_key, b.min_update_version, b.link, b.comment, b.manifest_count,
-           EXISTS (SELECT 1 FROM liveupdate.device_failed_bundles AS f
-                   WHERE f.app_id = c.app_id AND f.device_id = $2::uuid AND f.bundle_id = c.bundle_id
-                     AND f.failed_at > c.bundle_changed_at) AS failed_on_device
+           c.bundle_changed_at
     FROM (
         SELECT 1 AS priority, o.channel_id
         FROM liveupdate.device_overrides AS o
