@@ -3,12 +3,13 @@
 
 use liveupdate_core::answer::{Code, Refusal};
 use liveupdate_core::channel::{ChannelRequest, Operation};
+use pgrx::JsonB;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiResult, SpiTupleTable};
-use pgrx::{JsonB, PgBuiltInOids, PgOid};
 use serde_json::{Value, json};
 
-use crate::plans::{with_plan, with_write_plan};
+use crate::json_text;
+use crate::plans::{BOOL, INT8, TEXT, with_plan, with_write_plan};
 
 const APP_SQL: &str = "SELECT id FROM liveupdate.apps WHERE app_id = $1";
 const CHANNEL_SQL: &str = "SELECT id, name, public, allow_device_self_set \
@@ -40,15 +41,11 @@ fn channel_self(operation: &str, request: JsonB) -> JsonB {
     JsonB(answer(operation, &request.0))
 }
 
-/// [`channel_self`] with JSON text in and out, for the gateway.
+/// [`channel_self`] for the gateway, JSON text in and out (see `json_text`).
 #[pg_extern(volatile, strict, parallel_unsafe, name = "_channel_self_text")]
 #[search_path(pg_catalog, pg_temp)]
 fn channel_self_text(operation: &str, request: &str) -> String {
-    match serde_json::from_str::<Value>(request) {
-        Ok(value) => answer(operation, &value),
-        Err(e) => Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string()).to_json(),
-    }
-    .to_string()
+    json_text::answer_text(request, |value| answer(operation, value))
 }
 
 fn answer(operation: &str, value: &Value) -> Value {
@@ -72,20 +69,12 @@ struct Channel {
     self_set: bool,
 }
 
-fn text() -> PgOid {
-    PgOid::BuiltIn(PgBuiltInOids::TEXTOID)
-}
-
-fn int8() -> PgOid {
-    PgOid::BuiltIn(PgBuiltInOids::INT8OID)
-}
-
 fn respond(client: &mut SpiClient<'_>, req: &ChannelRequest) -> SpiResult<Value> {
     let app = with_plan(
         client,
         "channel_app",
         || APP_SQL.to_owned(),
-        &[text()],
+        &[TEXT],
         |plan| {
             let rows = client.select(plan, Some(1), &[req.app_id.as_str().into()])?;
             if rows.is_empty() { Ok(None) } else { rows.first().get::<i64>(1) }
@@ -141,7 +130,7 @@ fn set(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResu
         client,
         "channel_set_override",
         SET_OVERRIDE_SQL,
-        &[int8(), text(), int8()],
+        &[INT8, TEXT, INT8],
         |client, plan| client.update(plan, None, &[app_pk.into(), device.as_str().into(), channel.id.into()]),
     )?;
     Ok(json!({"status": "ok"}))
@@ -174,12 +163,11 @@ fn get(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResu
 }
 
 fn list(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResult<Value> {
-    let bool_oid = PgOid::BuiltIn(PgBuiltInOids::BOOLOID);
     with_plan(
         client,
         "channel_list",
         || LIST_SQL.to_owned(),
-        &[int8(), text(), bool_oid, bool_oid],
+        &[INT8, TEXT, BOOL, BOOL],
         |plan| {
             let args =
                 [app_pk.into(), req.platform.as_str().into(), req.is_emulator.into(), req.is_prod.into()];
@@ -228,7 +216,7 @@ fn channel_named(client: &SpiClient<'_>, app_pk: i64, name: &str) -> SpiResult<O
         client,
         "channel_named",
         || CHANNEL_SQL.to_owned(),
-        &[int8(), text()],
+        &[INT8, TEXT],
         |plan| read_channel(client.select(plan, Some(1), &[app_pk.into(), name.into()])?),
     )
 }
@@ -238,7 +226,7 @@ fn public_channel(client: &SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> 
         client,
         "channel_public",
         || PUBLIC_CHANNEL_SQL.to_owned(),
-        &[int8(), text()],
+        &[INT8, TEXT],
         |plan| {
             let rows = client.select(plan, Some(1), &[app_pk.into(), req.platform.as_str().into()])?;
             read_channel(rows)
@@ -252,7 +240,7 @@ fn override_of(client: &SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> Spi
         client,
         "channel_override",
         || OVERRIDE_SQL.to_owned(),
-        &[int8(), text()],
+        &[INT8, TEXT],
         |plan| {
             let rows = client.select(plan, Some(1), &[app_pk.into(), device.as_str().into()])?;
             read_channel(rows)
@@ -266,7 +254,7 @@ fn delete_override(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest
         client,
         "channel_delete_override",
         DELETE_OVERRIDE_SQL,
-        &[int8(), text()],
+        &[INT8, TEXT],
         |client, plan| client.update(plan, None, &[app_pk.into(), device.as_str().into()]),
     )?;
     Ok(())

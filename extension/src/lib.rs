@@ -6,6 +6,7 @@
 use pgrx::prelude::*;
 
 mod channel;
+mod json_text;
 mod plans;
 mod resolve;
 mod settings;

@@ -6,8 +6,15 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use pgrx::PgOid;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
+use pgrx::{PgBuiltInOids, PgOid};
+
+/// Argument types of the kept statements.
+pub const TEXT: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
+pub const INT8: PgOid = PgOid::BuiltIn(PgBuiltInOids::INT8OID);
+pub const BOOL: PgOid = PgOid::BuiltIn(PgBuiltInOids::BOOLOID);
+pub const JSONB: PgOid = PgOid::BuiltIn(PgBuiltInOids::JSONBOID);
+pub const TEXT_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID);
 
 thread_local! {
     // A backend is single-threaded; plans live as long as it does.

@@ -8,12 +8,13 @@ use liveupdate_core::policy::{AutoUpdateLimit, ChannelRules};
 use liveupdate_core::request::{Platform, UpdateRequest};
 use liveupdate_core::resolve::{self, BundleFacts, Decision, ManifestEntry, Target};
 use liveupdate_core::version;
+use pgrx::JsonB;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiResult, SpiTupleTable};
-use pgrx::{JsonB, PgBuiltInOids, PgOid};
 use serde_json::Value;
 
-use crate::plans::with_plan;
+use crate::json_text;
+use crate::plans::{INT8, TEXT, with_plan};
 use crate::settings;
 
 const RESOLVE_SQL: &str = include_str!("../../sql/resolve.sql");
@@ -27,17 +28,11 @@ fn resolve_update(request: JsonB) -> JsonB {
     JsonB(answer(&request.0))
 }
 
-/// The same answer for the gateway's hot path, as JSON text in and out: it skips the four jsonb
-/// conversions (parse on input, text for serde, parse of the result, text for the wire) that the
-/// `jsonb` signature costs on every call.
+/// [`resolve_update`] for the gateway's hot path, JSON text in and out (see `json_text`).
 #[pg_extern(stable, strict, parallel_safe, name = "_resolve_update_text")]
 #[search_path(pg_catalog, pg_temp)]
 fn resolve_update_text(request: &str) -> String {
-    let body = match serde_json::from_str::<Value>(request) {
-        Ok(body) => answer(&body),
-        Err(e) => Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string()).to_json(),
-    };
-    body.to_string()
+    json_text::answer_text(request, answer)
 }
 
 fn answer(body: &Value) -> Value {
@@ -84,9 +79,8 @@ fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Option<Found
         Platform::Android => "resolve_android",
         Platform::Electron => "resolve_electron",
     };
-    let text = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
     let sql = || RESOLVE_SQL.replace("__PLATFORM__", req.platform.as_str());
-    with_plan(client, name, sql, &[text, text, text], |plan| {
+    with_plan(client, name, sql, &[TEXT, TEXT, TEXT], |plan| {
         let requested = req.default_channel.as_deref().unwrap_or("");
         let rows = client.select(
             plan,
@@ -158,12 +152,11 @@ fn read_bundle(row: &SpiTupleTable<'_>) -> SpiResult<BundleFacts> {
 }
 
 fn load_manifest(client: &SpiClient<'_>, bundle_pk: i64, public_url: &str) -> SpiResult<Vec<ManifestEntry>> {
-    let int8 = PgOid::BuiltIn(PgBuiltInOids::INT8OID);
     with_plan(
         client,
         "manifest",
         || MANIFEST_SQL.to_owned(),
-        &[int8],
+        &[INT8],
         |plan| {
             let mut entries = Vec::new();
             for row in client.select(plan, None, &[bundle_pk.into()])? {

@@ -8,10 +8,11 @@ use liveupdate_core::answer::{Code, Refusal};
 use liveupdate_core::stats::{self, EventOutcome, ParsedStats, StatsBatch, StatsEvent};
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiResult};
-use pgrx::{JsonB, PgBuiltInOids, PgOid};
+use pgrx::{JsonB, PgOid};
 use serde_json::{Value, json};
 
-use crate::plans::{with_plan, with_write_plan};
+use crate::json_text;
+use crate::plans::{INT8, JSONB, TEXT, TEXT_ARRAY, with_plan, with_write_plan};
 
 const INSERT_EVENTS_SQL: &str = include_str!("../../sql/stats/insert_events.sql");
 const UPSERT_DEVICES_SQL: &str = include_str!("../../sql/stats/upsert_devices.sql");
@@ -32,15 +33,11 @@ fn record_stats(batch: JsonB) -> JsonB {
     JsonB(record(&batch.0))
 }
 
-/// [`record_stats`] with JSON text in and out, for the gateway (no jsonb conversions).
+/// [`record_stats`] for the gateway, JSON text in and out (see `json_text`).
 #[pg_extern(volatile, strict, parallel_unsafe, name = "_record_stats_text")]
 #[search_path(pg_catalog, pg_temp)]
 fn record_stats_text(batch: &str) -> String {
-    match serde_json::from_str::<Value>(batch) {
-        Ok(value) => record(&value),
-        Err(e) => Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string()).to_json(),
-    }
-    .to_string()
+    json_text::answer_text(batch, record)
 }
 
 fn record(value: &Value) -> Value {
@@ -52,24 +49,12 @@ fn record(value: &Value) -> Value {
     }
 }
 
-fn text_oid() -> PgOid {
-    PgOid::BuiltIn(PgBuiltInOids::TEXTOID)
-}
-
-fn int8_oid() -> PgOid {
-    PgOid::BuiltIn(PgBuiltInOids::INT8OID)
-}
-
-fn jsonb_oid() -> PgOid {
-    PgOid::BuiltIn(PgBuiltInOids::JSONBOID)
-}
-
 fn store(client: &mut SpiClient<'_>, batch: &StatsBatch) -> SpiResult<Value> {
     let app = with_plan(
         client,
         "stats_app",
         || APP_SQL.to_owned(),
-        &[text_oid()],
+        &[TEXT],
         |plan| {
             let rows = client.select(plan, Some(1), &[batch.app_id.as_str().into()])?;
             if rows.is_empty() {
@@ -196,12 +181,11 @@ fn bundle_ids(client: &SpiClient<'_>, app_pk: i64, batch: &StatsBatch) -> SpiRes
     if names.is_empty() {
         return Ok(HashMap::new());
     }
-    let text_array = PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID);
     with_plan(
         client,
         "stats_bundles",
         || BUNDLES_SQL.to_owned(),
-        &[int8_oid(), text_array],
+        &[INT8, TEXT_ARRAY],
         |plan| {
             let mut found = HashMap::new();
             for row in client.select(plan, None, &[app_pk.into(), names.into()])? {
@@ -264,7 +248,7 @@ fn write(
     app_pk: Option<i64>,
     rows: Value,
 ) -> SpiResult<()> {
-    let types: &[PgOid] = if app_pk.is_some() { &[int8_oid(), jsonb_oid()] } else { &[jsonb_oid()] };
+    let types: &[PgOid] = if app_pk.is_some() { &[INT8, JSONB] } else { &[JSONB] };
     with_write_plan(client, name, sql, types, |client, plan| {
         match app_pk {
             Some(app_pk) => client.update(plan, None, &[app_pk.into(), JsonB(rows).into()])?,

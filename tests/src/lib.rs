@@ -72,6 +72,19 @@ impl TestDb {
     }
 }
 
+/// A fresh database `e2e_<test>` with app `app_id`, after running `fixture` (SQL), and a gateway
+/// serving it on a free port.
+pub fn serve_app(test: &str, app_id: &str, fixture: &str) -> (TestDb, Gateway) {
+    let port = free_port();
+    let mut db = TestDb::create(test, &format!("http://127.0.0.1:{port}"));
+    db.app(app_id);
+    if !fixture.is_empty() {
+        db.exec(fixture);
+    }
+    let gateway = Gateway::start(&db, port);
+    (db, gateway)
+}
+
 /// A PostgreSQL cluster of the test's own, for tests that stop or restart the server. Runs as
 /// `postgres` (PostgreSQL refuses root); removed when dropped.
 pub struct OwnCluster {

@@ -4,26 +4,25 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use liveupdate_e2e::device::{Device, Outcome};
-use liveupdate_e2e::{Gateway, TestDb, free_port, http};
+use liveupdate_e2e::{Gateway, TestDb, http, serve_app};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.channels";
 const DEVICE: &str = "3d4e5f60-7182-4930-a4b5-c6d7e8f90a12";
 
 fn setup(test: &str) -> (TestDb, Gateway) {
-    let port = free_port();
-    let mut db = TestDb::create(test, &format!("http://127.0.0.1:{port}"));
-    db.app(APP);
-    db.exec(&format!(
-        "SELECT liveupdate.register_bundle('{APP}', '1.0.1', external_url => 'https://cdn.acme.test/1.0.1.zip'); \
-         SELECT liveupdate.register_bundle('{APP}', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip'); \
-         SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.1', public => true); \
-         SELECT liveupdate.create_channel('{APP}', 'beta', bundle => '1.0.2', allow_device_self_set => true); \
-         SELECT liveupdate.create_channel('{APP}', 'internal', allow_device_self_set => true, allow_prod => false); \
-         SELECT liveupdate.create_channel('{APP}', 'qa')"
-    ));
-    let gateway = Gateway::start(&db, port);
-    (db, gateway)
+    serve_app(
+        test,
+        APP,
+        &format!(
+            "SELECT liveupdate.register_bundle('{APP}', '1.0.1', external_url => 'https://cdn.acme.test/1.0.1.zip'); \
+             SELECT liveupdate.register_bundle('{APP}', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip'); \
+             SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.1', public => true); \
+             SELECT liveupdate.create_channel('{APP}', 'beta', bundle => '1.0.2', allow_device_self_set => true); \
+             SELECT liveupdate.create_channel('{APP}', 'internal', allow_device_self_set => true, allow_prod => false); \
+             SELECT liveupdate.create_channel('{APP}', 'qa')"
+        ),
+    )
 }
 
 fn info(plugin: &str, device: &str) -> Value {

@@ -4,23 +4,22 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use liveupdate_e2e::device::{Device, Outcome};
-use liveupdate_e2e::{Gateway, TestDb, eventually, free_port, http};
+use liveupdate_e2e::{Gateway, TestDb, eventually, http, serve_app};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.stats";
 const DEVICE: &str = "2c3d4e5f-6071-4829-93a4-b5c6d7e8f901";
 
 fn setup(test: &str) -> (TestDb, Gateway) {
-    let port = free_port();
-    let mut db = TestDb::create(test, &format!("http://127.0.0.1:{port}"));
-    db.app(APP);
-    db.exec(&format!(
-        "SELECT liveupdate.register_bundle('{APP}', '1.0.1', external_url => 'https://cdn.acme.test/1.0.1.zip'); \
-         SELECT liveupdate.register_bundle('{APP}', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip'); \
-         SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.2', public => true)"
-    ));
-    let gateway = Gateway::start(&db, port);
-    (db, gateway)
+    serve_app(
+        test,
+        APP,
+        &format!(
+            "SELECT liveupdate.register_bundle('{APP}', '1.0.1', external_url => 'https://cdn.acme.test/1.0.1.zip'); \
+             SELECT liveupdate.register_bundle('{APP}', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip'); \
+             SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.2', public => true)"
+        ),
+    )
 }
 
 fn event(action: &str, version_name: &str) -> Value {

@@ -4,18 +4,14 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use liveupdate_e2e::device::{Device, Outcome, read_answer};
-use liveupdate_e2e::{Gateway, TestDb, free_port, http};
+use liveupdate_e2e::{Gateway, TestDb, http, serve_app};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.shop";
 const DEVICE: &str = "6a1c5d2e-8f3b-4a7c-9e1d-2b3c4d5e6f70";
 
 fn setup(test: &str) -> (TestDb, Gateway) {
-    let port = free_port();
-    let mut db = TestDb::create(test, &format!("http://127.0.0.1:{port}"));
-    db.app(APP);
-    let gateway = Gateway::start(&db, port);
-    (db, gateway)
+    serve_app(test, APP, "")
 }
 
 fn bundle(db: &mut TestDb, name: &str) {
