@@ -42,7 +42,7 @@ fn record_stats_text(batch: &str) -> String {
 
 fn record(value: &Value) -> Value {
     match stats::parse_value(value) {
-        ParsedStats::Empty => json!({"status": "ok", "results": []}),
+        ParsedStats::Empty => stats::response_body(false, &[]),
         ParsedStats::Answer(refusal) => refusal.to_json(),
         ParsedStats::Batch(batch) => Spi::connect_mut(|client| store(client, &batch))
             .unwrap_or_else(|e| pgrx::error!("liveupdate: storing stats failed: {e}")),

@@ -49,7 +49,7 @@ pub async fn record_stats(state: &State, request: Request<Incoming>) -> Result<R
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
     };
     match stats::parse_body(&body) {
-        ParsedStats::Empty => Ok(response::json(StatusCode::OK, &json!({"status": "ok", "results": []}))),
+        ParsedStats::Empty => Ok(response::extension_answer(&stats::response_body(false, &[]))),
         ParsedStats::Answer(refusal) => Ok(response::extension_answer(&refusal.to_json())),
         ParsedStats::Batch(_) => {
             // It parsed as JSON, so it is UTF-8.
