@@ -29,10 +29,12 @@ FROM liveupdate.apps AS app,
              ('ch4', '1.0.92'), ('ch5', '1.0.93'), ('ch6', '1.0.94'), ('ch7', '1.0.95'),
              ('ch8', '1.0.96'), ('ch9', '1.0.97')) AS c(name, bundle);
 
+-- Devices carry the state they report in the request mix (a fleet seen in the last minutes).
 INSERT INTO liveupdate.devices (app_id, device_id, platform, plugin_version, version_build, version_name,
-                                is_prod, is_emulator, first_seen_at, last_seen_at)
+                                version_os, is_prod, is_emulator, first_seen_at, last_seen_at)
 SELECT (n % :apps) + 1, ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid,
-       CASE WHEN n % 2 = 0 THEN 'ios' ELSE 'android' END, '8.51.14', '1.0.0', 'builtin', true, false, now(), now()
+       CASE WHEN n % 2 = 0 THEN 'ios' ELSE 'android' END, '8.51.14', '1.0.0', 'builtin', '14', true, false,
+       now(), now()
 FROM generate_series(0, :apps * :devices_per_app - 1) AS n;
 
 INSERT INTO liveupdate.device_overrides (app_id, device_id, channel_id)
