@@ -126,20 +126,23 @@ fn client_address(state: &State, request: &Request<Incoming>, peer: IpAddr) -> I
         .unwrap_or(peer)
 }
 
-/// The three limits of protocol.md §6.5; the first exceeded one answers.
+/// The three limits of protocol.md §6.5; the first exceeded one answers. A list request without a
+/// device id is only limited per address (one shared per-device bucket would throttle every device).
 fn check_channel_limits(state: &State, request: &ChannelRequest, client: IpAddr) -> Result<(), Refusal> {
     let now = Instant::now();
-    let device = request.device_id.as_deref().unwrap_or("-");
     let app = &request.app_id;
-    let mut checks = vec![
-        (format!("op|{}|{app}|{device}", request.operation.as_str()), channel::PER_DEVICE_OPERATION),
-        (
-            format!("ip|{client}|{app}"),
-            channel::RateLimit { max: state.config.channel_self_address_limit, ..channel::PER_ADDRESS_APP },
-        ),
-    ];
-    if let (Operation::Set, Some(channel_name)) = (request.operation, &request.channel) {
-        checks.push((format!("same|{app}|{device}|{channel_name}"), channel::SAME_CHANNEL_SET));
+    let mut checks = vec![(
+        format!("ip|{client}|{app}"),
+        channel::RateLimit { max: state.config.channel_self_address_limit, ..channel::PER_ADDRESS_APP },
+    )];
+    if let Some(device) = &request.device_id {
+        checks.push((
+            format!("op|{}|{app}|{device}", request.operation.as_str()),
+            channel::PER_DEVICE_OPERATION,
+        ));
+        if let (Operation::Set, Some(channel_name)) = (request.operation, &request.channel) {
+            checks.push((format!("same|{app}|{device}|{channel_name}"), channel::SAME_CHANNEL_SET));
+        }
     }
     for (key, limit) in checks {
         if let Err(wait) = state.rate_limiter.hit(key, limit, now) {
