@@ -13,6 +13,9 @@ COMMENT ON FUNCTION liveupdate._record_stats_text(text) IS 'record_stats with JS
 COMMENT ON FUNCTION liveupdate.channel_self(text, jsonb) IS
     'Answers /channel_self: operation set (POST), get (PUT), list (GET) or unset (DELETE), request the body or the query string as an object. Plugins before 5.34/6.34/7.34/8.0 keep their channel as a server-side override; later ones only have it validated.';
 COMMENT ON FUNCTION liveupdate._channel_self_text(text, text) IS 'channel_self with JSON text in and out, for the gateway.';
+COMMENT ON FUNCTION liveupdate.manifest_size(jsonb) IS
+    'Answers POST /updates/manifest_size: the update-check fields plus version and manifest (the entries the device is missing); returns {totalSize, knownFiles, unknownFiles, files}, size_unknown for files not in that bundle with that hash.';
+COMMENT ON FUNCTION liveupdate._manifest_size_text(text) IS 'manifest_size with JSON text in and out, for the gateway.';
 COMMENT ON FUNCTION liveupdate._resolve_update_text(text) IS
     'resolve_update with JSON text in and out, for the gateway''s hot path (no jsonb conversions).';
 COMMENT ON FUNCTION liveupdate._is_app_id(text) IS 'True for a reverse-domain app id such as com.example.app.';

@@ -7,6 +7,7 @@ use pgrx::prelude::*;
 
 mod channel;
 mod json_text;
+mod manifest_size;
 mod plans;
 mod resolve;
 mod settings;

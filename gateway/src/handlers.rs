@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use liveupdate_core::answer::{Code, Refusal};
 use liveupdate_core::channel::{self, ChannelRequest, Operation};
+use liveupdate_core::manifest_size::{self, SizeRequest};
 use liveupdate_core::request::{MAX_BODY_BYTES, UpdateRequest};
 use liveupdate_core::stats::{self, ParsedStats};
 use serde_json::{Value, json};
@@ -38,6 +39,30 @@ pub async fn update_check(state: &State, request: Request<Incoming>) -> Result<R
     if app_known && !state.device_log.record(&check) {
         state.metrics.device_checks_dropped.fetch_add(1, Ordering::Relaxed);
     }
+    Ok(response::extension_answer(&answer))
+}
+
+/// `POST /updates/manifest_size`: validated here, sized by one extension call.
+pub async fn manifest_size(state: &State, request: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    let body = match read_body(state, request, manifest_size::MAX_BODY_BYTES).await? {
+        Ok(bytes) => bytes,
+        Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
+    };
+    let parsed = match serde_json::from_slice::<Value>(&body) {
+        Ok(value) => value,
+        Err(e) => {
+            let refusal = Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string());
+            return Ok(response::extension_answer(&refusal.to_json()));
+        }
+    };
+    if let Err(refusal) = SizeRequest::from_json(&parsed) {
+        return Ok(response::extension_answer(&refusal.to_json()));
+    }
+    let answer = state
+        .db
+        .manifest_size(&parsed)
+        .await
+        .map_err(|error| database_error(state, "manifest_size", error))?;
     Ok(response::extension_answer(&answer))
 }
 

@@ -8,6 +8,8 @@ use liveupdate_core::channel::Operation;
 pub enum Endpoint {
     /// `POST /updates`: the plugin's update check.
     UpdateCheck,
+    /// `POST /updates/manifest_size`: download size of missing manifest files.
+    ManifestSize,
     /// `GET /updates`: liveness for load balancers, as the reference backend answers it.
     UpdatesHealth,
     /// `POST /stats`: a batch of device events (or one event).
@@ -40,6 +42,8 @@ impl Endpoint {
             ("/updates", &Method::POST) => Endpoint::UpdateCheck,
             ("/updates", &Method::GET) => Endpoint::UpdatesHealth,
             ("/updates", _) => Endpoint::MethodNotAllowed { allow: "GET, POST" },
+            ("/updates/manifest_size", &Method::POST) => Endpoint::ManifestSize,
+            ("/updates/manifest_size", _) => Endpoint::MethodNotAllowed { allow: "POST" },
             ("/stats", &Method::POST) => Endpoint::Stats,
             ("/stats", &Method::GET) => Endpoint::StatsHealth,
             ("/stats", _) => Endpoint::MethodNotAllowed { allow: "GET, POST" },
@@ -60,6 +64,7 @@ impl Endpoint {
     pub fn label(self) -> &'static str {
         match self {
             Endpoint::UpdateCheck => "update_check",
+            Endpoint::ManifestSize => "manifest_size",
             Endpoint::UpdatesHealth => "updates_health",
             Endpoint::Stats => "stats",
             Endpoint::StatsHealth => "stats_health",

@@ -26,6 +26,7 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
     let endpoint = Endpoint::parse(request.method(), request.uri().path());
     let result = match endpoint {
         Endpoint::UpdateCheck => handlers::update_check(state, request).await,
+        Endpoint::ManifestSize => handlers::manifest_size(state, request).await,
         Endpoint::Stats => handlers::record_stats(state, request).await,
         Endpoint::ChannelSelf(operation) => handlers::channel_self(state, request, operation, peer).await,
         Endpoint::UpdatesHealth | Endpoint::StatsHealth | Endpoint::Health => Ok(handlers::status_ok()),

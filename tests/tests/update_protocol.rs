@@ -377,3 +377,34 @@ fn uppercase_device_ids_match_lowercase_overrides() {
     let upper = Device::new(APP, &DEVICE.to_uppercase());
     assert!(matches!(upper.outcome(gw.addr), Outcome::Update { ref version, .. } if version == "1.0.2"));
 }
+
+#[test]
+fn manifest_size_reports_known_and_unknown_files() {
+    let (mut db, gw) = setup("manifest_size");
+    let (a, b) = ("aa".repeat(32), "bb".repeat(32));
+    let manifest = json!([
+        {"file_name": "index.html", "file_hash": a, "download_url": "https://cdn.acme.test/f/a", "file_size": 1200},
+        {"file_name": "app.js.br", "file_hash": b, "download_url": "https://cdn.acme.test/f/b", "file_size": 34000}
+    ]);
+    db.exec(&format!("SELECT liveupdate.register_bundle('{APP}', '1.0.1', manifest => '{manifest}')"));
+    let mut body = device().body();
+    body["version"] = json!("1.0.1");
+    body["manifest"] = json!([
+        {"file_name": "index.html", "file_hash": a, "download_url": "https://cdn.acme.test/f/a"},
+        {"file_name": "app.js.br", "file_hash": b, "download_url": "https://cdn.acme.test/f/b"},
+        {"file_name": "missing.css", "file_hash": "cc".repeat(32), "download_url": "https://cdn.acme.test/f/c"}
+    ]);
+    let response = http::post_json(gw.addr, "/updates/manifest_size", &body);
+    assert_eq!(response.status, 200);
+    let answer = response.json();
+    assert_eq!(answer["totalSize"], 35200);
+    assert_eq!((answer["knownFiles"].clone(), answer["unknownFiles"].clone()), (json!(2), json!(1)));
+    assert_eq!(answer["files"][1]["size"], 34000);
+    assert_eq!(answer["files"][2]["error"], "size_unknown");
+    // a wrong hash is not sized; bad requests are refused before the database
+    body["manifest"] = json!([{"file_name": "index.html", "file_hash": b}]);
+    assert_eq!(http::post_json(gw.addr, "/updates/manifest_size", &body).json()["unknownFiles"], 1);
+    body.as_object_mut().unwrap().remove("manifest");
+    let refused = http::post_json(gw.addr, "/updates/manifest_size", &body);
+    assert_eq!((refused.status, refused.json()["error"].clone()), (400, json!("invalid_json_body")));
+}

@@ -8,6 +8,7 @@ pub mod answer;
 pub mod channel;
 mod fields;
 pub mod integrity;
+pub mod manifest_size;
 pub mod plugin;
 pub mod policy;
 pub mod request;
