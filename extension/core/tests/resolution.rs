@@ -356,3 +356,25 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn stats_parsing_never_panics(body in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = liveupdate_core::stats::parse_body(&body);
+    }
+
+    #[test]
+    fn stats_events_of_any_shape_never_panic(action in "\\PC{0,20}", name in "\\PC{0,20}", ts in any::<f64>(), keys in 0usize..40) {
+        let metadata: serde_json::Map<String, Value> = (0..keys).map(|i| (format!("k{i}"), json!("v"))).collect();
+        let event = json!({"app_id": "com.example.app", "device_id": "11111111-2222-3333-4444-555555555555",
+            "version_os": "14", "action": action, "version_name": name, "timestamp": ts, "metadata": metadata});
+        let _ = liveupdate_core::stats::parse_value(&json!([event]));
+    }
+
+    #[test]
+    fn channel_queries_never_panic(query in "\\PC{0,80}") {
+        if let Ok(fields) = liveupdate_core::channel::query_to_json(&query) {
+            let _ = liveupdate_core::channel::ChannelRequest::from_json(liveupdate_core::channel::Operation::List, &fields);
+        }
+    }
+}
