@@ -33,11 +33,13 @@ impl DeviceLog {
     /// Remembers the device's latest state; false when the buffer is full and it was dropped.
     pub fn record(&self, request: &UpdateRequest) -> bool {
         let key = (request.app_id.clone(), request.device_id.clone());
+        // Built before taking the lock, which every update check contends for.
+        let state = request.to_json();
         let mut pending = self.lock();
         if pending.len() >= MAX_PENDING_DEVICES && !pending.contains_key(&key) {
             return false;
         }
-        pending.insert(key, request.to_json());
+        pending.insert(key, state);
         true
     }
 
