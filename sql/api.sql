@@ -442,8 +442,9 @@ $$;
 COMMENT ON FUNCTION liveupdate.remove_device_override(text, text) IS
     'Removes a device''s channel assignment; returns false when it had none.';
 
+-- SECURITY DEFINER: the gateway's login role calls it without any table rights.
 CREATE FUNCTION liveupdate.record_device_checks(checks jsonb) RETURNS integer
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

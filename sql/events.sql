@@ -75,8 +75,9 @@ SELECT pg_catalog.pg_extension_config_dump('liveupdate.bundle_daily_counts', '')
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.device_failed_bundles', '');
 
 -- Creates the daily partitions of device_events from today (UTC) to today + days_ahead.
+-- SECURITY DEFINER: run by the gateway's login role, which owns nothing.
 CREATE FUNCTION liveupdate.ensure_event_partitions(days_ahead integer DEFAULT 3) RETURNS integer
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -106,8 +107,9 @@ COMMENT ON FUNCTION liveupdate.ensure_event_partitions(integer) IS
     'Creates the missing daily partitions of device_events for today (UTC) and the next days_ahead days; returns how many it created. The gateway calls it every ten minutes.';
 
 -- Drops the daily partitions of device_events that end more than keep_days days ago.
+-- SECURITY DEFINER: run by the gateway's login role, which owns nothing.
 CREATE FUNCTION liveupdate.drop_event_partitions(keep_days integer) RETURNS SETOF text
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -42,7 +42,7 @@ fn channel_self(operation: &str, request: JsonB) -> JsonB {
 }
 
 /// [`channel_self`] for the gateway, JSON text in and out (see `json_text`).
-#[pg_extern(volatile, strict, parallel_unsafe, name = "_channel_self_text")]
+#[pg_extern(volatile, strict, parallel_unsafe, security_definer, name = "_channel_self_text")]
 #[search_path(pg_catalog, pg_temp)]
 fn channel_self_text(operation: &str, request: &str) -> String {
     json_text::answer_text(request, |value| answer(operation, value))

@@ -28,7 +28,7 @@ fn manifest_size(request: JsonB) -> JsonB {
 }
 
 /// [`manifest_size`] for the gateway, JSON text in and out (see `json_text`).
-#[pg_extern(stable, strict, parallel_safe, name = "_manifest_size_text")]
+#[pg_extern(stable, strict, parallel_safe, security_definer, name = "_manifest_size_text")]
 #[search_path(pg_catalog, pg_temp)]
 fn manifest_size_text(request: &str) -> String {
     json_text::answer_text(request, answer)

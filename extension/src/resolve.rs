@@ -29,7 +29,7 @@ fn resolve_update(request: JsonB) -> JsonB {
 }
 
 /// [`resolve_update`] for the gateway's hot path, JSON text in and out (see `json_text`).
-#[pg_extern(stable, strict, parallel_safe, name = "_resolve_update_text")]
+#[pg_extern(stable, strict, parallel_safe, security_definer, name = "_resolve_update_text")]
 #[search_path(pg_catalog, pg_temp)]
 fn resolve_update_text(request: &str) -> String {
     json_text::answer_text(request, answer)

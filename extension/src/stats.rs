@@ -34,7 +34,7 @@ fn record_stats(batch: JsonB) -> JsonB {
 }
 
 /// [`record_stats`] for the gateway, JSON text in and out (see `json_text`).
-#[pg_extern(volatile, strict, parallel_unsafe, name = "_record_stats_text")]
+#[pg_extern(volatile, strict, parallel_unsafe, security_definer, name = "_record_stats_text")]
 #[search_path(pg_catalog, pg_temp)]
 fn record_stats_text(batch: &str) -> String {
     json_text::answer_text(batch, record)

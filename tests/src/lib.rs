@@ -42,12 +42,24 @@ impl TestDb {
             .unwrap();
         let url = format!("{server} dbname={name}");
         let mut client = Client::connect(&url, postgres::NoTls).unwrap();
-        client.batch_execute("CREATE EXTENSION pg_liveupdate").unwrap();
+        // The deployment migrations, as an operator applies them: the extension and the gateway's role.
+        let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+        let mut files: Vec<_> = std::fs::read_dir(&migrations).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "sql")) {
+            client.batch_execute(&std::fs::read_to_string(file).unwrap()).unwrap();
+        }
         TestDb { name, url, client }
     }
 
+    /// Connection string of the superuser the tests use to arrange data and look at it.
     pub fn url(&self) -> String {
         self.url.clone()
+    }
+
+    /// Connection string for the gateway: its own login role from migrations/, not a superuser.
+    pub fn gateway_url(&self) -> String {
+        self.url.replace("user=postgres", "user=liveupdate_gateway")
     }
 
     /// A fresh connection to the same database (after a server restart).
@@ -194,7 +206,7 @@ impl Gateway {
     }
 
     pub fn start_with(db: &TestDb, port: u16, extra_env: &[(&str, &str)]) -> Gateway {
-        Gateway::start_url(&db.url(), port, extra_env)
+        Gateway::start_url(&db.gateway_url(), port, extra_env)
     }
 
     /// Starts a gateway on `port` for the database at `database_url`.

@@ -204,7 +204,7 @@ fn unreachable_database_is_a_retryable_503() {
     let port = free_port();
     let db = TestDb::create("db_outage", &format!("http://127.0.0.1:{port}"));
     // point the gateway at a database that does not exist: every lookup fails to connect
-    let broken = db.url().replace("dbname=e2e_db_outage", "dbname=e2e_missing_database");
+    let broken = db.gateway_url().replace("dbname=e2e_db_outage", "dbname=e2e_missing_database");
     let gw = Gateway::start_url(&broken, port, &[("LIVEUPDATE_DB_TIMEOUT_MS", "1000")]);
     let response = http::post_json(gw.addr, "/updates", &valid_body());
     assert_eq!(response.status, 503);
@@ -292,4 +292,22 @@ fn stats_survive_a_database_restart() {
     );
     assert_eq!(after.status, 200);
     assert!(acknowledged.len() > 10, "too few batches acknowledged to mean anything: {}", acknowledged.len());
+}
+
+#[test]
+fn the_gateway_role_can_only_call_its_entry_points() {
+    let (db, _gw) = setup("gateway_role");
+    let mut gateway = postgres::Client::connect(&db.gateway_url(), postgres::NoTls).unwrap();
+    let superuser: bool =
+        gateway.query_one("SELECT rolsuper FROM pg_roles WHERE rolname = current_user", &[]).unwrap().get(0);
+    assert!(!superuser);
+    let denied = gateway.query_one("SELECT count(*) FROM liveupdate.apps", &[]).unwrap_err();
+    assert_eq!(denied.code(), Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE));
+    let denied = gateway.query_one("SELECT liveupdate.create_organization('x')", &[]).unwrap_err();
+    assert_eq!(denied.code(), Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE));
+    let answer: String = gateway
+        .query_one("SELECT liveupdate._resolve_update_text($1)", &[&valid_body().to_string()])
+        .unwrap()
+        .get(0);
+    assert_eq!(serde_json::from_str::<Value>(&answer).unwrap()["version"], "1.0.1");
 }
