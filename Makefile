@@ -1,5 +1,5 @@
 # The two commands of the README, plus the benchmark. Each works on a fresh Debian 12 machine as root.
-.PHONY: serve test bench
+.PHONY: serve test bench migrate
 
 serve:  ## install what is missing, build, start PostgreSQL + the gateway on 127.0.0.1:8080
 	bash .ci/serve
@@ -9,3 +9,6 @@ test:   ## every test tier (see .ci/test)
 
 bench:  ## the update-check benchmark recorded in the README (see .ci/bench)
 	bash .ci/bench
+
+migrate:  ## apply migrations/ to DATABASE_URL (see .ci/migrate)
+	bash .ci/migrate

@@ -121,9 +121,7 @@ BEGIN
     IF app_id IS NULL OR NOT liveupdate._is_app_id(app_id) THEN
         RAISE EXCEPTION 'app id "%" is not a reverse-domain id such as com.example.app', app_id USING ERRCODE = '22023';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM liveupdate.organizations AS o WHERE o.id = create_app.organization_id) THEN
-        RAISE EXCEPTION 'organization % does not exist', organization_id USING ERRCODE = 'P0002';
-    END IF;
+    PERFORM liveupdate._require_organization_rank(liveupdate._organization_pk(organization_id), 3);
     IF coalesce(length(name), 1) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION 'app name must be 1 to 200 characters' USING ERRCODE = '22023';
     END IF;
@@ -155,6 +153,7 @@ AS $$
 DECLARE
     app_pk bigint := liveupdate._app_pk(app_id);
 BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
     IF length(name) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION 'app name must be 1 to 200 characters' USING ERRCODE = '22023';
     END IF;
@@ -198,6 +197,7 @@ DECLARE
     constraint_hit text;
     new_id bigint;
 BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
     IF name IS NULL OR length(name) NOT BETWEEN 1 AND 128 THEN
         RAISE EXCEPTION 'channel name must be 1 to 128 characters' USING ERRCODE = '22023';
     END IF;
@@ -247,6 +247,7 @@ DECLARE
     channel_pk bigint := liveupdate._channel_pk(app_pk, name);
     constraint_hit text;
 BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
     IF length(new_name) NOT BETWEEN 1 AND 128 THEN
         RAISE EXCEPTION 'channel name must be 1 to 128 characters' USING ERRCODE = '22023';
     END IF;
@@ -286,6 +287,7 @@ DECLARE
     channel_pk bigint := liveupdate._channel_pk(app_pk, channel);
     new_bundle bigint;
 BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
     new_bundle := liveupdate._live_bundle_pk(app_pk, bundle);
     UPDATE liveupdate.channels AS c
     SET bundle_id = new_bundle,
@@ -297,6 +299,21 @@ END
 $$;
 COMMENT ON FUNCTION liveupdate.set_channel_bundle(text, text, text) IS
     'Points a channel at a bundle by name, or at the builtin bundle when bundle is NULL. Devices follow at their next check.';
+
+CREATE FUNCTION liveupdate.delete_channel(app_id text, name text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    app_pk bigint := liveupdate._app_pk(app_id);
+    channel_pk bigint := liveupdate._channel_pk(app_pk, name);
+BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
+    DELETE FROM liveupdate.channels WHERE id = channel_pk;
+END
+$$;
+COMMENT ON FUNCTION liveupdate.delete_channel(text, text) IS
+    'Deletes a channel and the device assignments to it. Its devices fall back to the public channel at their next check.';
 
 CREATE FUNCTION liveupdate.register_bundle(
     app_id text,
@@ -316,9 +333,9 @@ AS $$
 DECLARE
     app_pk bigint := liveupdate._app_pk(app_id);
     new_id bigint;
-    file_count integer := 0;
     bad_file text;
 BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 2);
     IF name IS NULL OR NOT liveupdate._is_semver(name) THEN
         RAISE EXCEPTION 'bundle name "%" is not a semver version such as 1.4.2', name USING ERRCODE = '22023';
     END IF;
@@ -359,10 +376,13 @@ BEGIN
         checksum := lower(checksum);
     END IF;
 
+    -- The count is known up front: the files below are inserted all or none. (Uploaders may
+    -- insert bundles but not update them.)
     INSERT INTO liveupdate.bundles (app_id, name, checksum, session_key, key_id, external_url,
-        min_update_version, link, comment)
+        min_update_version, link, comment, manifest_count)
     VALUES (app_pk, name, coalesce(checksum, ''), coalesce(session_key, ''), nullif(key_id, ''),
-        external_url, min_update_version, nullif(link, ''), nullif(comment, ''))
+        external_url, min_update_version, nullif(link, ''), nullif(comment, ''),
+        coalesce(jsonb_array_length(manifest), 0))
     RETURNING id INTO new_id;
 
     IF manifest IS NOT NULL THEN
@@ -371,8 +391,6 @@ BEGIN
                CASE WHEN f.file_hash ~ '^[0-9A-Fa-f]{64}$' THEN lower(f.file_hash) ELSE f.file_hash END,
                f.file_size, f.download_url
         FROM jsonb_to_recordset(manifest) AS f(file_name text, file_hash text, file_size bigint, download_url text);
-        GET DIAGNOSTICS file_count = ROW_COUNT;
-        UPDATE liveupdate.bundles SET manifest_count = file_count WHERE id = new_id;
     END IF;
     RETURN new_id;
 EXCEPTION
@@ -395,6 +413,7 @@ DECLARE
     bundle_pk bigint := liveupdate._live_bundle_pk(app_pk, name);
     used_by text;
 BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
     IF bundle_pk IS NULL THEN
         RAISE EXCEPTION 'bundle name must not be NULL' USING ERRCODE = '22023';
     END IF;
@@ -406,6 +425,36 @@ BEGIN
     UPDATE liveupdate.bundles SET deleted_at = now() WHERE id = bundle_pk;
 END
 $$;
+CREATE FUNCTION liveupdate.update_bundle(app_id text, name text, link text DEFAULT NULL, comment text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    app_pk bigint := liveupdate._app_pk(app_id);
+    bundle_pk bigint;
+BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
+    SELECT b.id INTO bundle_pk FROM liveupdate.bundles AS b WHERE b.app_id = app_pk AND b.name = update_bundle.name;
+    IF bundle_pk IS NULL THEN
+        RAISE EXCEPTION 'bundle "%" does not exist', name USING ERRCODE = 'P0002';
+    END IF;
+    IF length(link) > 2048 THEN
+        RAISE EXCEPTION 'link must be at most 2048 characters' USING ERRCODE = '22023';
+    END IF;
+    IF length(comment) > 4096 THEN
+        RAISE EXCEPTION 'comment must be at most 4096 characters' USING ERRCODE = '22023';
+    END IF;
+    -- '' clears a field, NULL leaves it.
+    UPDATE liveupdate.bundles AS b
+    SET link = CASE WHEN update_bundle.link IS NULL THEN b.link ELSE nullif(update_bundle.link, '') END,
+        comment = CASE WHEN update_bundle.comment IS NULL THEN b.comment ELSE nullif(update_bundle.comment, '') END
+    WHERE b.id = bundle_pk;
+END
+$$;
+COMMENT ON FUNCTION liveupdate.update_bundle(text, text, text, text) IS
+    'Changes a bundle''s link and comment (the metadata the plugin shows); NULL leaves a field,  clears it.';
+
 COMMENT ON FUNCTION liveupdate.delete_bundle(text, text) IS
     'Soft-deletes a bundle: it is never offered again and its name stays reserved. 55000 while a channel points at it.';
 
@@ -418,6 +467,7 @@ DECLARE
     device uuid := liveupdate._device_uuid(device_id);
     channel_pk bigint := liveupdate._channel_pk(app_pk, channel);
 BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
     INSERT INTO liveupdate.device_overrides AS o (app_id, device_id, channel_id)
     VALUES (app_pk, device, channel_pk)
     ON CONFLICT ON CONSTRAINT device_overrides_pkey
@@ -435,6 +485,7 @@ DECLARE
     app_pk bigint := liveupdate._app_pk(app_id);
     device uuid := liveupdate._device_uuid(device_id);
 BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
     DELETE FROM liveupdate.device_overrides AS o WHERE o.app_id = app_pk AND o.device_id = device;
     RETURN FOUND;
 END

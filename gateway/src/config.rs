@@ -32,6 +32,9 @@ pub struct Config {
     /// `LIVEUPDATE_CLIENT_ADDRESS_HEADER`: behind a reverse proxy, the header holding the client's
     /// address (e.g. `x-forwarded-for`; its first entry is used). Unset: the peer address.
     pub client_address_header: Option<hyper::header::HeaderName>,
+    /// `LIVEUPDATE_AUTH_FAILURE_LIMIT`: failed management-API authentications per minute per
+    /// client address before it is answered 429 (default 20).
+    pub auth_failure_limit: u32,
 }
 
 #[derive(Debug)]
@@ -82,6 +85,7 @@ impl Config {
                 u64::from(liveupdate_core::channel::PER_ADDRESS_APP.max),
             )?
             .min(u64::from(u32::MAX)) as u32,
+            auth_failure_limit: number("LIVEUPDATE_AUTH_FAILURE_LIMIT", 20)?.min(u64::from(u32::MAX)) as u32,
             client_address_header: match lookup("LIVEUPDATE_CLIENT_ADDRESS_HEADER") {
                 None => None,
                 Some(name) => {

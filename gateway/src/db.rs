@@ -22,6 +22,16 @@ pub enum DbError {
     Unavailable(String),
     /// The call itself failed (a bug, or the extension is missing): not worth retrying as is.
     Failed(String),
+    /// The extension refused the request (bad input, not found, not allowed, ...): `code` is the
+    /// SQLSTATE and `message` the extension's own text, fit to show the client.
+    Refused { code: String, message: String },
+}
+
+/// SQLSTATEs the extension raises for requests it refuses, as opposed to failures: class 22
+/// (bad input), 23 (constraints), 28000 (authentication), 42501 (rights), 55000 (state) and
+/// P0002 (not found).
+fn is_refusal(code: &str) -> bool {
+    code.starts_with("22") || code.starts_with("23") || matches!(code, "28000" | "42501" | "55000" | "P0002")
 }
 
 impl std::fmt::Display for DbError {
@@ -29,6 +39,7 @@ impl std::fmt::Display for DbError {
         match self {
             DbError::Unavailable(detail) => write!(f, "database unavailable: {detail}"),
             DbError::Failed(detail) => write!(f, "database call failed: {detail}"),
+            DbError::Refused { code, message } => write!(f, "refused ({code}): {message}"),
         }
     }
 }
@@ -43,6 +54,12 @@ impl From<deadpool_postgres::PoolError> for DbError {
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(error: tokio_postgres::Error) -> DbError {
+        if let Some(refused) = error.as_db_error().filter(|e| is_refusal(e.code().code())) {
+            return DbError::Refused {
+                code: refused.code().code().to_owned(),
+                message: refused.message().to_owned(),
+            };
+        }
         let transient = match error.code() {
             // Connection loss has no SQLSTATE; admin shutdown, crash recovery and overload are
             // classes 08, 57P and 53.
@@ -106,6 +123,26 @@ impl Database {
             &[&operation, &request.to_string()],
         )
         .await
+    }
+
+    /// Checks an API key, given as its SHA-256 (hex), and records its use; `Refused` 28000 when it
+    /// is unknown, revoked or expired. Committed on its own, so the use is recorded even when the
+    /// request then fails.
+    pub async fn authenticate_key(&self, key_sha256: &str) -> Result<(), DbError> {
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached("SELECT liveupdate.authenticate_key($1)").await?;
+        client.query_one(&statement, &[&key_sha256]).await?;
+        Ok(())
+    }
+
+    /// Runs management operation `operation` (an `api_*` function) with the caller's key in force.
+    pub async fn management_call(
+        &self,
+        key_sha256: &str,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Value, DbError> {
+        self.answer("SELECT liveupdate.management_call($1, $2, $3)", &[&key_sha256, &operation, input]).await
     }
 
     /// Runs one of the extension's text entry points and parses the JSON body it answers.

@@ -139,7 +139,7 @@ pub async fn channel_self(
 }
 
 /// The client's address: the peer, or behind a proxy the first entry of the configured header.
-fn client_address(state: &State, request: &Request<Incoming>, peer: IpAddr) -> IpAddr {
+pub(crate) fn client_address(state: &State, request: &Request<Incoming>, peer: IpAddr) -> IpAddr {
     state
         .config
         .client_address_header
@@ -183,18 +183,19 @@ fn check_channel_limits(state: &State, request: &ChannelRequest, client: IpAddr)
 }
 
 /// Counts and logs a failed database call; the client sees a retryable 503 or a bare 500.
-fn database_error(state: &State, operation: &'static str, error: DbError) -> ApiError {
+pub(crate) fn database_error(state: &State, operation: &'static str, error: DbError) -> ApiError {
     state.metrics.database_errors.fetch_add(1, Ordering::Relaxed);
     tracing::warn!(%error, operation, "database call failed");
     match error {
         DbError::Unavailable(_) => ApiError::database_unavailable(),
-        DbError::Failed(_) => ApiError::internal(),
+        // The device entry points answer refusals in their bodies; a raised one is a bug.
+        DbError::Failed(_) | DbError::Refused { .. } => ApiError::internal(),
     }
 }
 
 /// Reads the whole body within the size and time limits. The outer error is a transport failure;
 /// the inner one a protocol answer (413).
-async fn read_body(
+pub(crate) async fn read_body(
     state: &State,
     request: Request<Incoming>,
     max_bytes: usize,

@@ -7,6 +7,7 @@ pub mod db;
 pub mod device_log;
 pub mod handlers;
 pub mod maintenance;
+pub mod management;
 pub mod metrics;
 pub mod rate_limit;
 pub mod response;

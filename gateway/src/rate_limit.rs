@@ -1,4 +1,5 @@
-//! Fixed-window request counters for `/channel_self` (protocol.md §6.5), kept in memory: a limit
+//! Fixed-window request counters for `/channel_self` (protocol.md §6.5) and for failed
+//! management-API authentications, kept in memory: a limit
 //! is a transport concern, and writing a counter to the database per request would cost more than
 //! the request itself.
 
@@ -51,6 +52,15 @@ impl RateLimiter {
         entry.1 += 1;
         Ok(())
     }
+
+    /// Whether `key` has used up `limit` in its current window, without counting a request:
+    /// for limits on failures, counted only once the outcome is known. `Some(wait)` when it has.
+    pub fn exceeded(&self, key: &str, limit: RateLimit, now: Instant) -> Option<Duration> {
+        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (started, count, window) = state.windows.get(key)?;
+        let elapsed = now.duration_since(*started);
+        (elapsed < *window && *count >= limit.max).then(|| window.saturating_sub(elapsed))
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +79,22 @@ mod tests {
         assert_eq!(wait, Duration::from_secs(6));
         assert!(limiter.hit("other".into(), limit, start).is_ok(), "keys are independent");
         assert!(limiter.hit("k".into(), limit, start + Duration::from_secs(10)).is_ok(), "a new window");
+    }
+
+    #[test]
+    fn exceeded_looks_without_counting() {
+        let limiter = RateLimiter::default();
+        let limit = RateLimit { max: 2, window_seconds: 60 };
+        let start = Instant::now();
+        assert_eq!(limiter.exceeded("k", limit, start), None);
+        limiter.hit("k".into(), limit, start).unwrap();
+        assert_eq!(limiter.exceeded("k", limit, start), None, "looking does not count");
+        limiter.hit("k".into(), limit, start).unwrap();
+        assert_eq!(
+            limiter.exceeded("k", limit, start + Duration::from_secs(20)),
+            Some(Duration::from_secs(40))
+        );
+        assert_eq!(limiter.exceeded("k", limit, start + Duration::from_secs(60)), None, "window over");
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub enum Endpoint {
     StatsHealth,
     /// `/channel_self`: POST set, PUT get, GET list, DELETE unset.
     ChannelSelf(Operation),
+    /// `/v1/...`: the management API, routed further by `management::route`.
+    Management,
     /// `GET /health`: the process is up.
     Health,
     /// `GET /ready`: the database answers.
@@ -52,6 +54,7 @@ impl Endpoint {
             ("/channel_self", &Method::GET) => Endpoint::ChannelSelf(Operation::List),
             ("/channel_self", &Method::DELETE) => Endpoint::ChannelSelf(Operation::Unset),
             ("/channel_self", _) => Endpoint::MethodNotAllowed { allow: "GET, POST, PUT, DELETE" },
+            (management, _) if management.starts_with("/v1/") => Endpoint::Management,
             ("/health", &Method::GET) => Endpoint::Health,
             ("/ready", &Method::GET) => Endpoint::Ready,
             ("/metrics", &Method::GET) => Endpoint::Metrics,
@@ -72,6 +75,7 @@ impl Endpoint {
             Endpoint::ChannelSelf(Operation::Get) => "channel_get",
             Endpoint::ChannelSelf(Operation::List) => "channel_list",
             Endpoint::ChannelSelf(Operation::Unset) => "channel_unset",
+            Endpoint::Management => "management",
             Endpoint::Health => "health",
             Endpoint::Ready => "ready",
             Endpoint::Metrics => "metrics",

@@ -15,10 +15,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::handlers;
 use crate::response::{ApiError, Body};
 use crate::router::Endpoint;
 use crate::state::State;
+use crate::{handlers, management};
 
 /// Routes one request and records its outcome.
 pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> Response<Body> {
@@ -29,6 +29,7 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
         Endpoint::ManifestSize => handlers::manifest_size(state, request).await,
         Endpoint::Stats => handlers::record_stats(state, request).await,
         Endpoint::ChannelSelf(operation) => handlers::channel_self(state, request, operation, peer).await,
+        Endpoint::Management => Ok(management::handle(state, request, peer).await),
         Endpoint::UpdatesHealth | Endpoint::StatsHealth | Endpoint::Health => Ok(handlers::status_ok()),
         Endpoint::Ready => handlers::ready(state).await,
         Endpoint::Metrics => Ok(handlers::metrics(state)),

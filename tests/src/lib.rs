@@ -41,15 +41,20 @@ impl TestDb {
             .batch_execute(&format!("ALTER DATABASE {name} SET liveupdate.public_url = '{public_url}'"))
             .unwrap();
         let url = format!("{server} dbname={name}");
-        let mut client = Client::connect(&url, postgres::NoTls).unwrap();
-        // The deployment migrations, as an operator applies them: the extension and the gateway's role.
+        let client = Client::connect(&url, postgres::NoTls).unwrap();
+        let mut db = TestDb { name, url, client };
+        db.apply_migrations();
+        db
+    }
+
+    /// The deployment migrations, in order, as an operator applies them (`make migrate`).
+    pub fn apply_migrations(&mut self) {
         let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
         let mut files: Vec<_> = std::fs::read_dir(&migrations).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
         for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "sql")) {
-            client.batch_execute(&std::fs::read_to_string(file).unwrap()).unwrap();
+            self.client.batch_execute(&std::fs::read_to_string(file).unwrap()).unwrap();
         }
-        TestDb { name, url, client }
     }
 
     /// Connection string of the superuser the tests use to arrange data and look at it.
@@ -211,6 +216,11 @@ impl Gateway {
 
     /// Starts a gateway on `port` for the database at `database_url`.
     pub fn start_url(database_url: &str, port: u16, extra_env: &[(&str, &str)]) -> Gateway {
+        Gateway::start_logging(database_url, port, extra_env, Stdio::inherit())
+    }
+
+    /// [`Gateway::start_url`] with the gateway's log (its stderr) sent to `log`.
+    pub fn start_logging(database_url: &str, port: u16, extra_env: &[(&str, &str)], log: Stdio) -> Gateway {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let mut command = Command::new(env("LIVEUPDATE_GATEWAY_BIN"));
         command
@@ -220,7 +230,7 @@ impl Gateway {
             .env("LIVEUPDATE_DEVICE_FLUSH_MS", "200")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(log);
         for (key, value) in extra_env {
             command.env(key, value);
         }

@@ -301,10 +301,18 @@ fn the_gateway_role_can_only_call_its_entry_points() {
     let superuser: bool =
         gateway.query_one("SELECT rolsuper FROM pg_roles WHERE rolname = current_user", &[]).unwrap().get(0);
     assert!(!superuser);
-    let denied = gateway.query_one("SELECT count(*) FROM liveupdate.apps", &[]).unwrap_err();
-    assert_eq!(denied.code(), Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE));
-    let denied = gateway.query_one("SELECT liveupdate.create_organization('x')", &[]).unwrap_err();
-    assert_eq!(denied.code(), Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE));
+    // Management rights are row-level: without an API key in force it sees nothing.
+    let apps: i64 = gateway.query_one("SELECT count(*) FROM liveupdate.apps", &[]).unwrap().get(0);
+    assert_eq!(apps, 0);
+    for denied_sql in [
+        "SELECT liveupdate.create_organization('x')",
+        "SELECT key_hash FROM liveupdate.api_keys",
+        "DELETE FROM liveupdate.devices",
+        "INSERT INTO liveupdate.organization_members VALUES (1, gen_random_uuid(), 'admin')",
+    ] {
+        let denied = gateway.query_one(denied_sql, &[]).unwrap_err();
+        assert_eq!(denied.code(), Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{denied_sql}");
+    }
     let answer: String = gateway
         .query_one("SELECT liveupdate._resolve_update_text($1)", &[&valid_body().to_string()])
         .unwrap()

@@ -189,25 +189,9 @@ pub fn query_to_json(query: &str) -> Result<Value, Refusal> {
 }
 
 fn percent_decode(text: &str) -> Result<String, Refusal> {
-    let invalid =
-        || Refusal::new(Code::InvalidQueryParameters).with_more_info("reason", "invalid percent-encoding");
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex =
-                    bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).ok_or_else(invalid)?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| invalid())?);
-                i += 2;
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| invalid())
+    crate::url::percent_decode(text, true).ok_or_else(|| {
+        Refusal::new(Code::InvalidQueryParameters).with_more_info("reason", "invalid percent-encoding")
+    })
 }
 
 /// A rate limit of protocol.md §6.5: at most `max` requests per `window_seconds` for one key.

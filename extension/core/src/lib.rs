@@ -14,4 +14,5 @@ pub mod policy;
 pub mod request;
 pub mod resolve;
 pub mod stats;
+pub mod url;
 pub mod version;

@@ -1,13 +1,20 @@
 -- Row-level security as PostgREST drives it: SET ROLE plus request.jwt.claims / request.headers,
--- set transaction-locally. Supabase's roles are created here; the deployment migration grants them.
+-- set transaction-locally. Supabase's roles are created here; the deployment migrations (each applied
+-- twice, to show that is harmless) grant them and create the gateway's role.
 DO $$ BEGIN
     CREATE ROLE anon NOLOGIN;
     CREATE ROLE authenticated NOLOGIN;
     CREATE ROLE service_role NOLOGIN BYPASSRLS;
 EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 \set QUIET on
+\set ECHO none
+\i ../../migrations/20261127000100_gateway_role.sql
+\i ../../migrations/20261127000100_gateway_role.sql
 \i ../../migrations/20261127000200_supabase_roles.sql
 \i ../../migrations/20261127000200_supabase_roles.sql
+\i ../../migrations/20261127000300_console_access.sql
+\i ../../migrations/20261127000300_console_access.sql
+\set ECHO all
 \set QUIET off
 SELECT liveupdate.create_organization('org a') AS org_a \gset
 SELECT liveupdate.create_organization('org b') AS org_b \gset
@@ -17,9 +24,9 @@ SELECT liveupdate.create_channel(app, 'production', public => true) > 0 AS chann
 FROM unnest(ARRAY['com.a.one', 'com.a.two', 'com.b.one']) AS app;
 SELECT liveupdate.add_member(:org_a, 'aaaaaaaa-0000-4000-8000-000000000001', 'admin');
 SELECT liveupdate.add_member(:org_b, 'bbbbbbbb-0000-4000-8000-000000000002', 'read');
-SELECT liveupdate.create_api_key(:org_a, 'ci', 'read') AS key_a \gset
-SELECT liveupdate.create_api_key(:org_a, 'one app', 'write', ARRAY['com.a.two']) AS key_a2 \gset
-SELECT liveupdate.create_api_key(:org_b, 'revoked', 'all') AS key_b \gset
+SELECT key AS key_a FROM liveupdate.create_api_key(:org_a, 'ci', 'read') \gset
+SELECT key AS key_a2 FROM liveupdate.create_api_key(:org_a, 'one app', 'write', ARRAY['com.a.two']) \gset
+SELECT key AS key_b FROM liveupdate.create_api_key(:org_b, 'revoked', 'all') \gset
 SELECT liveupdate.revoke_api_key(id) FROM liveupdate.api_keys WHERE name = 'revoked';
 SELECT length(:'key_a') AS key_length, count(*) AS stored_in_clear FROM liveupdate.api_keys
 WHERE key_prefix <> left(:'key_a', 10) AND encode(key_hash, 'escape') LIKE 'lu_%';

@@ -1,0 +1,411 @@
+//! The management API under `/v1`: routes map to the extension's `api_*` operations, which hold
+//! every rule (input checks, rights, row-level security). Here: the route table, API-key
+//! extraction, the failed-authentication limit, and SQLSTATE → HTTP mapping.
+//!
+//! Keys never leave this module in clear: the database receives their SHA-256, and nothing logs
+//! a header.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::{Method, Request, Response, StatusCode};
+use liveupdate_core::channel::{self, RateLimit};
+use liveupdate_core::url::percent_decode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::db::DbError;
+use crate::handlers;
+use crate::response::{self, Body};
+use crate::state::State;
+
+/// Largest management request body (bundle manifests can be long).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The window of the failed-authentication limit (`LIVEUPDATE_AUTH_FAILURE_LIMIT` per window).
+pub const AUTH_FAILURE_WINDOW_SECONDS: u64 = 60;
+
+/// The OpenAPI document served at `/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// A path pattern under `/v1/` (`{name}` segments become request fields) and the extension
+/// operation each method calls.
+struct RouteSpec {
+    pattern: &'static [&'static str],
+    methods: &'static [(Method, &'static str)],
+}
+
+const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        pattern: &["apps"],
+        methods: &[(Method::GET, "api_list_apps"), (Method::POST, "api_create_app")],
+    },
+    RouteSpec {
+        pattern: &["apps", "{app_id}"],
+        methods: &[(Method::GET, "api_get_app"), (Method::PATCH, "api_update_app")],
+    },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "channels"],
+        methods: &[(Method::GET, "api_list_channels"), (Method::POST, "api_create_channel")],
+    },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "channels", "{channel}"],
+        methods: &[
+            (Method::GET, "api_get_channel"),
+            (Method::PATCH, "api_update_channel"),
+            (Method::DELETE, "api_delete_channel"),
+        ],
+    },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "bundles"],
+        methods: &[(Method::GET, "api_list_bundles"), (Method::POST, "api_register_bundle")],
+    },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "bundles", "{version}"],
+        methods: &[
+            (Method::GET, "api_get_bundle"),
+            (Method::PATCH, "api_update_bundle"),
+            (Method::DELETE, "api_delete_bundle"),
+        ],
+    },
+    RouteSpec { pattern: &["apps", "{app_id}", "devices"], methods: &[(Method::GET, "api_list_devices")] },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "devices", "{device_id}"],
+        methods: &[(Method::GET, "api_get_device")],
+    },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "devices", "{device_id}", "channel"],
+        methods: &[(Method::PUT, "api_set_device_channel"), (Method::DELETE, "api_remove_device_channel")],
+    },
+    RouteSpec {
+        pattern: &["keys"],
+        methods: &[(Method::GET, "api_list_keys"), (Method::POST, "api_create_key")],
+    },
+    RouteSpec { pattern: &["keys", "{key_id}"], methods: &[(Method::DELETE, "api_revoke_key")] },
+];
+
+/// One management request, routed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub operation: &'static str,
+    /// Path parameters, decoded, by field name.
+    pub path_fields: Vec<(&'static str, String)>,
+}
+
+impl Call {
+    /// 201 for operations that create something.
+    fn success_status(&self) -> StatusCode {
+        match self.operation {
+            "api_create_app" | "api_create_channel" | "api_register_bundle" | "api_create_key" => {
+                StatusCode::CREATED
+            }
+            _ => StatusCode::OK,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Call(Call),
+    OpenApi,
+    /// The path exists; the `Allow` header lists its methods.
+    MethodNotAllowed(String),
+    NotFound,
+    /// A path segment with broken percent-encoding.
+    BadPath,
+}
+
+/// Routes a path under `/v1/`. Segments are percent-decoded; `+` stays itself (semver build
+/// metadata).
+pub fn route(method: &Method, path: &str) -> Route {
+    let Some(rest) = path.strip_prefix("/v1/") else { return Route::NotFound };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest == "openapi.json" {
+        return if method == Method::GET {
+            Route::OpenApi
+        } else {
+            Route::MethodNotAllowed("GET".to_owned())
+        };
+    }
+    let mut segments = Vec::new();
+    for raw in rest.split('/') {
+        match percent_decode(raw, false) {
+            Some(segment) if !segment.is_empty() => segments.push(segment),
+            Some(_) => return Route::NotFound,
+            None => return Route::BadPath,
+        }
+    }
+    for spec in ROUTES {
+        let Some(path_fields) = match_pattern(spec.pattern, &segments) else { continue };
+        return match spec.methods.iter().find(|(allowed, _)| allowed == method) {
+            Some((_, operation)) => Route::Call(Call { operation, path_fields }),
+            None => Route::MethodNotAllowed(
+                spec.methods.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", "),
+            ),
+        };
+    }
+    Route::NotFound
+}
+
+fn match_pattern(pattern: &[&'static str], segments: &[String]) -> Option<Vec<(&'static str, String)>> {
+    if pattern.len() != segments.len() {
+        return None;
+    }
+    let mut fields = Vec::new();
+    for (expected, actual) in pattern.iter().zip(segments) {
+        match expected.strip_prefix('{').and_then(|name| name.strip_suffix('}')) {
+            Some(name) => fields.push((name, actual.clone())),
+            None if expected == actual => {}
+            None => return None,
+        }
+    }
+    Some(fields)
+}
+
+/// The key a client presents: `x-api-key`, or `Authorization` as `Bearer <key>` or the bare key
+/// (what Capgo's CLI sends).
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    let from_header = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::trim);
+    from_header(hyper::header::HeaderName::from_static("x-api-key"))
+        .or_else(|| {
+            from_header(AUTHORIZATION).map(|value| {
+                value.strip_prefix("Bearer ").or(value.strip_prefix("bearer ")).unwrap_or(value).trim()
+            })
+        })
+        .filter(|key| !key.is_empty())
+}
+
+/// SHA-256 of the key in lower-case hex: all the database ever sees of it.
+fn key_sha256(key: &str) -> String {
+    Sha256::digest(key.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A management error: `{error, message}` with a stable code.
+fn error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
+    response::json(status, &json!({"error": code, "message": message}))
+}
+
+fn unauthorized() -> Response<Body> {
+    let mut answer = error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_api_key",
+        "A valid API key is required (x-api-key or Authorization: Bearer)",
+    );
+    answer.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    answer
+}
+
+/// Maps a failed extension call: the extension's refusals (SQLSTATEs) to 4xx with its message,
+/// database trouble to 503, anything else to a bare 500.
+fn refusal(state: &State, error_from_db: DbError) -> Response<Body> {
+    match error_from_db {
+        DbError::Refused { code, message } => {
+            let (status, name) = match code.as_str() {
+                "28000" => return unauthorized(),
+                "42501" => (StatusCode::FORBIDDEN, "forbidden"),
+                "P0002" => (StatusCode::NOT_FOUND, "not_found"),
+                "23505" => (StatusCode::CONFLICT, "conflict"),
+                "55000" => (StatusCode::CONFLICT, "invalid_state"),
+                _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+            };
+            error(status, name, &message)
+        }
+        other => handlers::database_error(state, "management", other).into_response(),
+    }
+}
+
+/// Serves one request under `/v1/`.
+pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> Response<Body> {
+    let call = match route(request.method(), request.uri().path()) {
+        Route::Call(call) => call,
+        Route::OpenApi => {
+            let mut answer =
+                Response::new(http_body_util::Full::new(bytes::Bytes::from_static(OPENAPI.as_bytes())));
+            answer.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            return answer;
+        }
+        Route::MethodNotAllowed(allow) => {
+            let mut answer =
+                error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed");
+            if let Ok(allow) = HeaderValue::from_str(&allow) {
+                answer.headers_mut().insert(hyper::header::ALLOW, allow);
+            }
+            return answer;
+        }
+        Route::NotFound => return error(StatusCode::NOT_FOUND, "not_found", "Not found"),
+        Route::BadPath => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The path has invalid percent-encoding",
+            );
+        }
+    };
+
+    let client = handlers::client_address(state, &request, peer);
+    let failure_key = format!("auth|{client}");
+    let limit =
+        RateLimit { max: state.config.auth_failure_limit, window_seconds: AUTH_FAILURE_WINDOW_SECONDS };
+    if let Some(wait) = state.rate_limiter.exceeded(&failure_key, limit, Instant::now()) {
+        let mut answer = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_failed_authentications",
+            "Too many failed authentications from this address; retry later",
+        );
+        answer.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+        return answer;
+    }
+    let count_failure = || {
+        // The limit is checked above; counting past it only extends nothing.
+        let _ = state.rate_limiter.hit(failure_key.clone(), limit, Instant::now());
+    };
+    let Some(key_hash) = presented_key(request.headers()).map(key_sha256) else {
+        count_failure();
+        return unauthorized();
+    };
+    if let Err(failure) = state.db.authenticate_key(&key_hash).await {
+        if matches!(&failure, DbError::Refused { code, .. } if code == "28000") {
+            count_failure();
+        }
+        return refusal(state, failure);
+    }
+
+    let input = match request_input(state, request, &call).await {
+        Ok(input) => input,
+        Err(answer) => return answer,
+    };
+    match state.db.management_call(&key_hash, call.operation, &input).await {
+        Ok(answer) => response::json(call.success_status(), &answer),
+        Err(failure) => refusal(state, failure),
+    }
+}
+
+/// The operation's input object: the query string (GET, DELETE) or the JSON body (POST, PUT,
+/// PATCH), plus the path parameters, which a body may not contradict.
+async fn request_input(
+    state: &State,
+    request: Request<Incoming>,
+    call: &Call,
+) -> Result<Value, Response<Body>> {
+    let invalid = |message: &str| error(StatusCode::BAD_REQUEST, "invalid_request", message);
+    let from_query = matches!(*request.method(), Method::GET | Method::DELETE);
+    let mut input = if from_query {
+        channel::query_to_json(request.uri().query().unwrap_or(""))
+            .map_err(|_| invalid("The query string has invalid percent-encoding"))?
+    } else {
+        let body = match handlers::read_body(state, request, MAX_BODY_BYTES).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(_too_large)) => {
+                return Err(error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "The request body is over 1 MiB",
+                ));
+            }
+            Err(transport) => return Err(transport.into_response()),
+        };
+        if body.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(value @ Value::Object(_)) => value,
+                Ok(_) => return Err(invalid("The request body must be a JSON object")),
+                Err(e) => return Err(invalid(&format!("The request body is not valid JSON: {e}"))),
+            }
+        }
+    };
+    let Some(fields) = input.as_object_mut() else {
+        return Err(invalid("The request must be a JSON object"));
+    };
+    for (name, value) in &call.path_fields {
+        match fields.get(*name) {
+            Some(given) if given.as_str() != Some(value.as_str()) => {
+                return Err(invalid(&format!("\"{name}\" is given by the path")));
+            }
+            _ => {
+                fields.insert((*name).to_owned(), Value::String(value.clone()));
+            }
+        }
+    }
+    Ok(input)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
+mod tests {
+    use super::*;
+
+    fn call(operation: &'static str, fields: &[(&'static str, &str)]) -> Route {
+        Route::Call(Call {
+            operation,
+            path_fields: fields.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        })
+    }
+
+    #[test]
+    fn routes_decode_path_parameters() {
+        assert_eq!(route(&Method::GET, "/v1/apps"), call("api_list_apps", &[]));
+        assert_eq!(route(&Method::GET, "/v1/apps/"), call("api_list_apps", &[]));
+        assert_eq!(
+            route(&Method::PATCH, "/v1/apps/com.example.app/channels/beta%20two"),
+            call("api_update_channel", &[("app_id", "com.example.app"), ("channel", "beta two")])
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/v1/apps/a.b/bundles/1.0.0+build"),
+            call("api_delete_bundle", &[("app_id", "a.b"), ("version", "1.0.0+build")])
+        );
+        assert_eq!(route(&Method::DELETE, "/v1/keys/12"), call("api_revoke_key", &[("key_id", "12")]));
+        assert_eq!(route(&Method::POST, "/v1/keys/12"), Route::MethodNotAllowed("DELETE".to_owned()));
+        assert_eq!(route(&Method::PUT, "/v1/apps"), Route::MethodNotAllowed("GET, POST".to_owned()));
+        assert_eq!(route(&Method::GET, "/v1/apps//channels"), Route::NotFound);
+        assert_eq!(route(&Method::GET, "/v1/apps/a.b/secrets"), Route::NotFound);
+        assert_eq!(route(&Method::GET, "/v1/apps/%zz"), Route::BadPath);
+        assert_eq!(route(&Method::GET, "/v1/openapi.json"), Route::OpenApi);
+    }
+
+    #[test]
+    fn keys_from_either_header_and_only_hashes_leave() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(presented_key(&headers), None);
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer lu_abc"));
+        assert_eq!(presented_key(&headers), Some("lu_abc"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("lu_bare"));
+        assert_eq!(presented_key(&headers), Some("lu_bare"));
+        headers.insert("x-api-key", HeaderValue::from_static("lu_x"));
+        assert_eq!(presented_key(&headers), Some("lu_x"), "x-api-key wins");
+        assert_eq!(
+            key_sha256("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "the SHA-256 test vector"
+        );
+    }
+
+    /// The OpenAPI document describes exactly the routes served, with a 2xx answer for each.
+    #[test]
+    fn openapi_lists_every_route() {
+        let document: Value = serde_json::from_str(OPENAPI).unwrap();
+        let paths = document["paths"].as_object().unwrap();
+        let mut served = vec!["/v1/openapi.json get".to_owned()];
+        for spec in ROUTES {
+            for (method, _) in spec.methods {
+                served.push(format!("/v1/{} {}", spec.pattern.join("/"), method.as_str().to_lowercase()));
+            }
+        }
+        let mut documented = Vec::new();
+        for (path, operations) in paths {
+            for (method, operation) in operations.as_object().unwrap() {
+                if method == "parameters" {
+                    continue;
+                }
+                let responses = operation["responses"].as_object().unwrap();
+                assert!(responses.keys().any(|status| status.starts_with('2')), "{path} {method}");
+                documented.push(format!("{path} {method}"));
+            }
+        }
+        served.sort();
+        documented.sort();
+        assert_eq!(served, documented);
+    }
+}
