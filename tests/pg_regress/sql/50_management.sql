@@ -136,17 +136,62 @@ SELECT (SELECT count(*) FROM liveupdate.apps WHERE app_id LIKE 'com.m%') AS apps
        (SELECT count(*) FROM liveupdate.api_keys WHERE revoked_at IS NULL) AS live_keys,
        (SELECT count(*) FROM liveupdate.device_overrides) AS overrides;
 
--- Direct table access as PostgREST gives it: A's admin reads and writes only A's rows in every table.
+-- Direct table access as PostgREST gives it. First rows in every table for both organizations:
+-- manifests, overrides, events, failures and counters.
+SELECT liveupdate.register_bundle(app, '1.2.0', manifest => '[{"file_name": "index.html", "file_hash": "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb", "download_url": "https://cdn.example.com/f/index.html", "file_size": 1}]') > 0 AS manifest_bundle
+FROM unnest(ARRAY['com.ma.one', 'com.mb.one']) AS app;
+SELECT liveupdate.set_device_override(app, device, 'beta')
+FROM (VALUES ('com.ma.one', '00000000-0000-4000-8000-00000000000a'), ('com.mb.one', '00000000-0000-4000-8000-00000000000c')) AS d(app, device);
+SELECT liveupdate.record_stats(jsonb_build_array(
+    jsonb_build_object('app_id', app, 'device_id', device, 'platform', 'ios', 'plugin_version', '8.51.14',
+        'version_build', '1.0', 'version_os', '17', 'version_name', '1.0.0', 'old_version_name', 'builtin', 'action', 'set',
+        'is_prod', true, 'is_emulator', false),
+    jsonb_build_object('app_id', app, 'device_id', device, 'platform', 'ios', 'plugin_version', '8.51.14',
+        'version_build', '1.0', 'version_os', '17', 'version_name', '1.1.0', 'action', 'update_fail', 'is_prod', true, 'is_emulator', false)))
+FROM (VALUES ('com.ma.one', '00000000-0000-4000-8000-00000000000a'), ('com.mb.one', '00000000-0000-4000-8000-00000000000c')) AS d(app, device);
+
+-- Rows of the matrix organizations each principal can read, table by table.
+CREATE FUNCTION pg_temp.visible_rows() RETURNS TABLE (relation text, visible bigint) LANGUAGE sql AS $$
+    WITH matrix_apps AS (SELECT id FROM liveupdate.apps WHERE app_id LIKE 'com.m%'),
+         matrix_orgs AS (SELECT id FROM liveupdate.organizations WHERE name LIKE 'matrix%')
+    SELECT 'organizations', count(*) FROM matrix_orgs
+    UNION ALL SELECT 'organization_members', count(*) FROM liveupdate.organization_members WHERE organization_id IN (SELECT id FROM matrix_orgs)
+    UNION ALL SELECT 'api_keys', count(*) FROM liveupdate.api_keys WHERE organization_id IN (SELECT id FROM matrix_orgs)
+    UNION ALL SELECT 'apps', count(*) FROM matrix_apps
+    UNION ALL SELECT 'channels', count(*) FROM liveupdate.channels WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'bundles', count(*) FROM liveupdate.bundles WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'bundle_files', count(*) FROM liveupdate.bundle_files f JOIN liveupdate.bundles b ON b.id = f.bundle_id WHERE b.app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'device_overrides', count(*) FROM liveupdate.device_overrides WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'devices', count(*) FROM liveupdate.devices WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'device_events', count(*) FROM liveupdate.device_events WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'device_failed_bundles', count(*) FROM liveupdate.device_failed_bundles WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'bundle_daily_counts', count(*) FROM liveupdate.bundle_daily_counts c JOIN liveupdate.bundles b ON b.id = c.bundle_id WHERE b.app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'bundle_counts (view)', count(*) FROM liveupdate.bundle_counts c JOIN liveupdate.bundles b ON b.id = c.bundle_id WHERE b.app_id IN (SELECT id FROM matrix_apps)
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.visible_rows() TO PUBLIC;
+CREATE FUNCTION pg_temp.visible_as(role_name text, subject text, api_key text)
+RETURNS TABLE (relation text, visible bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('role', role_name, true);
+    PERFORM set_config('request.jwt.claims', coalesce(json_build_object('sub', subject)::text, ''), true);
+    PERFORM set_config('request.headers', coalesce(json_build_object('x-api-key', api_key)::text, ''), true);
+    RETURN QUERY SELECT * FROM pg_temp.visible_rows();
+    PERFORM set_config('role', 'postgres', true);
+END
+$$;
+SELECT everything.relation, everything.visible AS superuser, admin_a.visible AS "admin A", read_a.visible AS "read A",
+       limited.visible AS "key limited", admin_b.visible AS "admin B", nobody.visible AS nobody
+FROM pg_temp.visible_rows() AS everything
+JOIN pg_temp.visible_as('authenticated', 'a0000000-0000-4000-8000-000000000001', NULL) AS admin_a USING (relation)
+JOIN pg_temp.visible_as('authenticated', 'a0000000-0000-4000-8000-000000000004', NULL) AS read_a USING (relation)
+JOIN pg_temp.visible_as('authenticated', NULL, (SELECT key FROM principal_keys WHERE mode = 'limited')) AS limited USING (relation)
+JOIN pg_temp.visible_as('authenticated', 'b0000000-0000-4000-8000-000000000001', NULL) AS admin_b USING (relation)
+JOIN pg_temp.visible_as('authenticated', NULL, NULL) AS nobody USING (relation);
+
+-- A's admin changes nothing of B's, in any table it may write.
 BEGIN;
 SET LOCAL ROLE authenticated;
 SELECT set_config('request.jwt.claims', '{"sub": "a0000000-0000-4000-8000-000000000001"}', true) IS NOT NULL AS claims;
-SELECT 'organizations' AS t, count(*) FROM liveupdate.organizations WHERE name LIKE 'matrix%'
-UNION ALL SELECT 'apps', count(*) FROM liveupdate.apps WHERE app_id LIKE 'com.m%'
-UNION ALL SELECT 'bundles', count(*) FROM liveupdate.bundles
-UNION ALL SELECT 'channels', count(*) FROM liveupdate.channels
-UNION ALL SELECT 'devices', count(*) FROM liveupdate.devices
-UNION ALL SELECT 'members', count(*) FROM liveupdate.organization_members
-UNION ALL SELECT 'keys', count(*) FROM liveupdate.api_keys;
 WITH changed AS (UPDATE liveupdate.apps SET name = 'hijacked' WHERE app_id = 'com.mb.one' RETURNING 1)
 SELECT count(*) AS b_apps_renamed FROM changed;
 WITH changed AS (DELETE FROM liveupdate.channels WHERE app_id IN (SELECT id FROM liveupdate.apps WHERE organization_id = :org_b) RETURNING 1)
@@ -160,6 +205,28 @@ SAVEPOINT before_guess;
 INSERT INTO liveupdate.channels (app_id, name) VALUES (:b_app, 'sneaky');
 ROLLBACK TO before_guess;
 INSERT INTO liveupdate.bundles (app_id, name, external_url) VALUES (:b_app, '9.9.9', 'https://x.example/z.zip');
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE authenticated;
+SELECT set_config('request.jwt.claims', '{"sub": "a0000000-0000-4000-8000-000000000001"}', true) IS NOT NULL AS claims;
+WITH changed AS (DELETE FROM liveupdate.device_overrides WHERE app_id = :b_app RETURNING 1) SELECT count(*) AS b_overrides_deleted FROM changed;
+WITH changed AS (UPDATE liveupdate.organization_members SET role = 'read' WHERE organization_id = :org_b RETURNING 1) SELECT count(*) AS b_members_changed FROM changed;
+WITH changed AS (UPDATE liveupdate.api_keys SET revoked_at = now() WHERE organization_id = :org_b RETURNING 1) SELECT count(*) AS b_keys_revoked FROM changed;
+WITH changed AS (UPDATE liveupdate.organizations SET name = 'taken' WHERE id = :org_b RETURNING 1) SELECT count(*) AS b_orgs_renamed FROM changed;
+SAVEPOINT before_guess;
+INSERT INTO liveupdate.bundle_files (bundle_id, file_name, file_hash, download_url)
+SELECT max(id), 'evil.js', 'ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb', 'https://x.example/e.js'
+FROM liveupdate.bundles WHERE app_id = :b_app;
+ROLLBACK TO before_guess;
+INSERT INTO liveupdate.organization_members VALUES (:org_b, 'a0000000-0000-4000-8000-000000000001', 'admin');
+ROLLBACK TO before_guess;
+INSERT INTO liveupdate.device_overrides (app_id, device_id, channel_id)
+SELECT :b_app, gen_random_uuid(), max(id) FROM liveupdate.channels;
+ROLLBACK TO before_guess;
+-- tables only the extension writes
+DELETE FROM liveupdate.devices;
+ROLLBACK TO before_guess;
+INSERT INTO liveupdate.device_events (app_id, device_id, action) VALUES (:b_app, gen_random_uuid(), 'set');
 ROLLBACK;
 SELECT name FROM liveupdate.apps WHERE app_id = 'com.mb.one';
 
