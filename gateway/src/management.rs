@@ -258,7 +258,7 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
         return answer;
     }
     let count_failure = || {
-        // The limit is checked above; counting past it only extends nothing.
+        // Only counts: whether the address is over the limit was decided above, before any work.
         let _ = state.rate_limiter.hit(failure_key.clone(), limit, Instant::now());
     };
     let Some(key_hash) = presented_key(request.headers()).map(key_sha256) else {
