@@ -36,6 +36,18 @@ ensure_cargo_pgrx() {
     cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG" >/dev/null
 }
 
+# The S3-compatible server the storage tests run against: s3s-fs, a real S3 API (SigV4
+# authentication, multipart uploads, ranges) over a directory, from crates.io. 0.14.1 is the
+# newest that builds with rustc 1.95.
+S3_SERVER_VERSION=0.14.1
+S3_SERVER_BIN="${CARGO_INSTALL_ROOT:-$HOME/.cargo}/bin/s3s-fs"
+ensure_s3_server() {
+    if ! "$S3_SERVER_BIN" --version 2>/dev/null | grep -q " $S3_SERVER_VERSION"; then
+        step "cargo install s3s-fs $S3_SERVER_VERSION (about 3 minutes, once per machine)"
+        cargo install s3s-fs --version "=$S3_SERVER_VERSION" --features binary --locked
+    fi
+}
+
 # start_cluster DATA_DIR PORT: initialises the cluster if needed and starts it on 127.0.0.1:PORT,
 # with its socket in DATA_DIR's parent. Trust authentication on loopback only.
 start_cluster() {

@@ -40,7 +40,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'liveupdate_gateway') THEN
         -- management_call takes a key hash: only the gateway, which hashes what clients present.
         GRANT EXECUTE ON FUNCTION liveupdate.management_call(text, text, jsonb),
-            liveupdate.authenticate_key(text) TO liveupdate_gateway;
+            liveupdate.authenticate_key(text), liveupdate.unreferenced_objects(text[]) TO liveupdate_gateway;
     END IF;
 END
 $$;

@@ -325,7 +325,8 @@ CREATE FUNCTION liveupdate.register_bundle(
     min_update_version text DEFAULT NULL,
     link text DEFAULT NULL,
     comment text DEFAULT NULL,
-    manifest jsonb DEFAULT NULL
+    manifest jsonb DEFAULT NULL,
+    storage_key text DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -348,8 +349,14 @@ BEGIN
     IF manifest IS NOT NULL AND jsonb_typeof(manifest) <> 'array' THEN
         RAISE EXCEPTION 'manifest must be a JSON array of {file_name, file_hash, download_url, file_size}' USING ERRCODE = '22023';
     END IF;
-    IF external_url IS NULL AND coalesce(jsonb_array_length(manifest), 0) = 0 THEN
-        RAISE EXCEPTION 'a bundle needs an external_url or a non-empty manifest' USING ERRCODE = '22023';
+    IF external_url IS NOT NULL AND storage_key IS NOT NULL THEN
+        RAISE EXCEPTION 'a bundle has an external_url or a storage_key, not both' USING ERRCODE = '22023';
+    END IF;
+    IF storage_key IS NOT NULL AND NOT liveupdate._is_bundle_path(storage_key) THEN
+        RAISE EXCEPTION 'storage_key must be a relative object key' USING ERRCODE = '22023';
+    END IF;
+    IF external_url IS NULL AND storage_key IS NULL AND coalesce(jsonb_array_length(manifest), 0) = 0 THEN
+        RAISE EXCEPTION 'a bundle needs an external_url, a stored zip or a non-empty manifest' USING ERRCODE = '22023';
     END IF;
     IF NOT liveupdate._is_bundle_checksum(coalesce(checksum, '')) AND coalesce(checksum, '') !~ '^[0-9A-Fa-f]{64}$' THEN
         RAISE EXCEPTION 'checksum must be a SHA-256 hex digest, an RSA-encrypted digest (512 hex or base64), a legacy CRC32, or empty'
@@ -361,14 +368,16 @@ BEGIN
     IF length(key_id) > 20 THEN
         RAISE EXCEPTION 'key_id must be at most 20 characters (the start of the public key)' USING ERRCODE = '22023';
     END IF;
+    -- Each entry is downloaded from its absolute download_url or from the stored object storage_key.
     SELECT f.file_name INTO bad_file
-    FROM jsonb_to_recordset(coalesce(manifest, '[]')) AS f(file_name text, file_hash text, download_url text)
+    FROM jsonb_to_recordset(coalesce(manifest, '[]')) AS f(file_name text, file_hash text, download_url text, storage_key text)
     WHERE f.file_name IS NULL OR NOT liveupdate._is_bundle_path(f.file_name)
        OR f.file_hash IS NULL OR NOT liveupdate._is_file_hash(lower(f.file_hash)) AND NOT liveupdate._is_file_hash(f.file_hash)
-       OR f.download_url IS NULL OR NOT liveupdate._is_http_url(f.download_url)
+       OR (f.download_url IS NULL) = (f.storage_key IS NULL)
+       OR NOT coalesce(liveupdate._is_http_url(f.download_url), liveupdate._is_bundle_path(f.storage_key))
     LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'manifest entry "%" needs a relative file_name (no .., no leading /), a SHA-256 file_hash and an absolute http(s) download_url',
+        RAISE EXCEPTION 'manifest entry "%" needs a relative file_name (no .., no leading /), a SHA-256 file_hash and either an absolute http(s) download_url or a storage_key',
             coalesce(bad_file, '(no file_name)') USING ERRCODE = '22023';
     END IF;
     -- Plain SHA-256 checksums are compared case-sensitively by iOS: store them lowercase.
@@ -378,19 +387,20 @@ BEGIN
 
     -- The count is known up front: the files below are inserted all or none. (Uploaders may
     -- insert bundles but not update them.)
-    INSERT INTO liveupdate.bundles (app_id, name, checksum, session_key, key_id, external_url,
+    INSERT INTO liveupdate.bundles (app_id, name, checksum, session_key, key_id, external_url, storage_key,
         min_update_version, link, comment, manifest_count)
     VALUES (app_pk, name, coalesce(checksum, ''), coalesce(session_key, ''), nullif(key_id, ''),
-        external_url, min_update_version, nullif(link, ''), nullif(comment, ''),
+        external_url, register_bundle.storage_key, min_update_version, nullif(link, ''), nullif(comment, ''),
         coalesce(jsonb_array_length(manifest), 0))
     RETURNING id INTO new_id;
 
     IF manifest IS NOT NULL THEN
-        INSERT INTO liveupdate.bundle_files (bundle_id, file_name, file_hash, file_size, download_url)
+        INSERT INTO liveupdate.bundle_files (bundle_id, file_name, file_hash, file_size, download_url, storage_key)
         SELECT new_id, f.file_name,
                CASE WHEN f.file_hash ~ '^[0-9A-Fa-f]{64}$' THEN lower(f.file_hash) ELSE f.file_hash END,
-               f.file_size, f.download_url
-        FROM jsonb_to_recordset(manifest) AS f(file_name text, file_hash text, file_size bigint, download_url text);
+               f.file_size, f.download_url, f.storage_key
+        FROM jsonb_to_recordset(manifest) AS f(file_name text, file_hash text, file_size bigint, download_url text,
+                                               storage_key text);
     END IF;
     RETURN new_id;
 EXCEPTION
@@ -401,8 +411,8 @@ EXCEPTION
         RAISE EXCEPTION 'invalid bundle: %', SQLERRM USING ERRCODE = '22023';
 END
 $$;
-COMMENT ON FUNCTION liveupdate.register_bundle(text, text, text, text, text, text, text, text, text, jsonb) IS
-    'Registers a bundle hosted at external_url and/or described by a manifest of {file_name, file_hash, download_url, file_size}. Returns its id.';
+COMMENT ON FUNCTION liveupdate.register_bundle(text, text, text, text, text, text, text, text, text, jsonb, text) IS
+    'Registers a bundle whose zip is at external_url or in storage (storage_key), and/or described by a manifest of {file_name, file_hash, file_size, download_url or storage_key}. Returns its id.';
 
 CREATE FUNCTION liveupdate.delete_bundle(app_id text, name text) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

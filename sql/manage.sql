@@ -445,6 +445,80 @@ BEGIN
 END
 $$;
 
+-- Uploads -------------------------------------------------------------------------------------
+-- The gateway receives, checks and stores an archive, then registers it; these two calls frame
+-- that work. They are not HTTP routes of their own.
+
+-- Before a byte is received: may the caller upload this version of this app?
+CREATE FUNCTION liveupdate.api_check_upload(input jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields jsonb := liveupdate._input(input, '{app_id, version, channel, min_update_version, link, comment}');
+    app_pk bigint := liveupdate._app_pk(liveupdate._required_text(fields, 'app_id'));
+    version text := liveupdate._required_text(fields, 'version');
+    min_update_version text := liveupdate._text_field(fields, 'min_update_version');
+BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 2);
+    IF NOT liveupdate._is_semver(version) THEN
+        RAISE EXCEPTION 'bundle name "%" is not a semver version such as 1.4.2', version USING ERRCODE = '22023';
+    END IF;
+    IF min_update_version IS NOT NULL AND NOT liveupdate._is_semver(min_update_version) THEN
+        RAISE EXCEPTION 'min_update_version "%" is not a semver version', min_update_version USING ERRCODE = '22023';
+    END IF;
+    IF length(liveupdate._text_field(fields, 'link')) > 2048 OR length(liveupdate._text_field(fields, 'comment')) > 4096 THEN
+        RAISE EXCEPTION 'link must be at most 2048 characters and comment at most 4096' USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT 1 FROM liveupdate.bundles AS b WHERE b.app_id = app_pk AND b.name = version) THEN
+        RAISE EXCEPTION 'bundle "%" already exists; bundle names are never reused', version USING ERRCODE = '23505';
+    END IF;
+    IF fields ? 'channel' THEN
+        PERFORM liveupdate._require_app_rank(app_pk, 3);
+        PERFORM liveupdate._channel_pk(app_pk, liveupdate._text_field(fields, 'channel'));
+    END IF;
+    RETURN jsonb_build_object('ok', true);
+END
+$$;
+
+-- Registers a stored archive: its zip object, its manifest of stored files, and optionally
+-- deploys it to `channel`, all in one transaction.
+CREATE FUNCTION liveupdate.api_register_upload(input jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields jsonb := liveupdate._input(input,
+        '{app_id, version, storage_key, checksum, min_update_version, link, comment, manifest, channel}');
+    app_id text := liveupdate._required_text(fields, 'app_id');
+    version text := liveupdate._required_text(fields, 'version');
+BEGIN
+    PERFORM liveupdate.register_bundle(app_id, version,
+        checksum => coalesce(liveupdate._text_field(fields, 'checksum'), ''),
+        min_update_version => liveupdate._text_field(fields, 'min_update_version'),
+        link => liveupdate._text_field(fields, 'link'),
+        comment => liveupdate._text_field(fields, 'comment'),
+        manifest => fields -> 'manifest',
+        storage_key => liveupdate._required_text(fields, 'storage_key'));
+    IF fields ? 'channel' THEN
+        PERFORM liveupdate.set_channel_bundle(app_id, liveupdate._text_field(fields, 'channel'), version);
+    END IF;
+    RETURN liveupdate.api_get_bundle(jsonb_build_object('app_id', app_id, 'version', version));
+END
+$$;
+
+-- Of the given object keys, those no bundle refers to, across every organization (objects are
+-- shared by content). The gateway deletes them after a failed upload. SECURITY DEFINER: the
+-- gateway cannot see other organizations' rows.
+CREATE FUNCTION liveupdate.unreferenced_objects(keys text[]) RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(array_agg(k ORDER BY k), '{}') FROM unnest(keys) AS k
+    WHERE NOT EXISTS (SELECT 1 FROM liveupdate.bundles AS b WHERE b.storage_key = k)
+      AND NOT EXISTS (SELECT 1 FROM liveupdate.bundle_files AS f WHERE f.storage_key = k)
+$$;
+
 -- Devices -------------------------------------------------------------------------------------
 
 -- Devices of an app by device id, with optional exact-match filters; `cursor` is the
@@ -650,3 +724,9 @@ COMMENT ON FUNCTION liveupdate.api_create_key(jsonb) IS
 COMMENT ON FUNCTION liveupdate.api_revoke_key(jsonb) IS 'Management API: revokes an API key (admin rights). {key_id} → {revoked}.';
 COMMENT ON FUNCTION liveupdate.management_call(text, text, jsonb) IS
     'The gateway''s management entry point: runs api_<operation>(input) with the API key whose SHA-256 (hex) is given in force for this transaction.';
+COMMENT ON FUNCTION liveupdate.api_check_upload(jsonb) IS
+    'Management API: before an archive upload, checks upload rights, the fields, the version (semver, unused) and, with channel, write rights and the channel. {app_id, version, channel?, min_update_version?, link?, comment?} → {ok}.';
+COMMENT ON FUNCTION liveupdate.api_register_upload(jsonb) IS
+    'Management API: registers an archive the gateway stored (zip storage_key, checksum, manifest of {file_name, file_hash, file_size, storage_key}) and optionally deploys it to channel, in one transaction. → bundle.';
+COMMENT ON FUNCTION liveupdate.unreferenced_objects(text[]) IS
+    'The storage keys among those given that no bundle or manifest entry refers to: safe to delete.';

@@ -1,7 +1,10 @@
 //! Gateway settings, read once from the environment at start-up.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::storage::StorageConfig;
 
 /// Everything the gateway can be told; each field names its environment variable.
 #[derive(Debug, Clone)]
@@ -35,6 +38,15 @@ pub struct Config {
     /// `LIVEUPDATE_AUTH_FAILURE_LIMIT`: failed management-API authentications per minute per
     /// client address before it is answered 429 (default 20).
     pub auth_failure_limit: u32,
+    /// Where bundle objects live (see `StorageConfig`).
+    pub storage: StorageConfig,
+    /// `LIVEUPDATE_UPLOAD_DIR`: scratch space for archives being processed (default: the system
+    /// temporary directory). Needs about twice the largest archive.
+    pub upload_dir: PathBuf,
+    /// `LIVEUPDATE_MAX_UPLOAD_BYTES`: largest archive, and largest unpacked bundle (default 1 GiB).
+    pub max_upload_bytes: u64,
+    /// `LIVEUPDATE_UPLOAD_TIMEOUT_MS`: time allowed to send an archive (default 600000).
+    pub upload_timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -86,6 +98,10 @@ impl Config {
             )?
             .min(u64::from(u32::MAX)) as u32,
             auth_failure_limit: number("LIVEUPDATE_AUTH_FAILURE_LIMIT", 20)?.min(u64::from(u32::MAX)) as u32,
+            storage: storage_config(&lookup)?,
+            upload_dir: lookup("LIVEUPDATE_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
+            max_upload_bytes: number("LIVEUPDATE_MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)?,
+            upload_timeout: millis("LIVEUPDATE_UPLOAD_TIMEOUT_MS", 600_000)?,
             client_address_header: match lookup("LIVEUPDATE_CLIENT_ADDRESS_HEADER") {
                 None => None,
                 Some(name) => {
@@ -97,6 +113,40 @@ impl Config {
                 }
             },
         })
+    }
+}
+
+/// `LIVEUPDATE_STORAGE`: `fs` (default) under `LIVEUPDATE_STORAGE_ROOT` (default
+/// `/var/lib/liveupdate/objects`), or `s3` with `LIVEUPDATE_S3_ENDPOINT`, `LIVEUPDATE_S3_BUCKET`,
+/// `LIVEUPDATE_S3_REGION` (default `us-east-1`), `LIVEUPDATE_S3_ACCESS_KEY_ID`,
+/// `LIVEUPDATE_S3_SECRET_ACCESS_KEY` and `LIVEUPDATE_S3_VIRTUAL_HOST_STYLE` (`true`/`false`).
+fn storage_config(lookup: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig, ConfigError> {
+    let required = |key: &str| {
+        lookup(key).ok_or_else(|| ConfigError(format!("{key} is required with LIVEUPDATE_STORAGE=s3")))
+    };
+    match lookup("LIVEUPDATE_STORAGE").as_deref().unwrap_or("fs") {
+        "fs" => Ok(StorageConfig::Filesystem {
+            root: lookup("LIVEUPDATE_STORAGE_ROOT")
+                .unwrap_or_else(|| "/var/lib/liveupdate/objects".to_owned())
+                .into(),
+        }),
+        "s3" => Ok(StorageConfig::S3 {
+            endpoint: required("LIVEUPDATE_S3_ENDPOINT")?,
+            bucket: required("LIVEUPDATE_S3_BUCKET")?,
+            region: lookup("LIVEUPDATE_S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+            access_key_id: required("LIVEUPDATE_S3_ACCESS_KEY_ID")?,
+            secret_access_key: required("LIVEUPDATE_S3_SECRET_ACCESS_KEY")?,
+            virtual_host_style: match lookup("LIVEUPDATE_S3_VIRTUAL_HOST_STYLE").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "LIVEUPDATE_S3_VIRTUAL_HOST_STYLE must be true or false, got {other:?}"
+                    )));
+                }
+            },
+        }),
+        other => Err(ConfigError(format!("LIVEUPDATE_STORAGE must be fs or s3, got {other:?}"))),
     }
 }
 

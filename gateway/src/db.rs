@@ -145,6 +145,13 @@ impl Database {
         self.answer("SELECT liveupdate.management_call($1, $2, $3)", &[&key_sha256, &operation, input]).await
     }
 
+    /// Of `keys`, the storage objects no bundle refers to.
+    pub async fn unreferenced_objects(&self, keys: &[String]) -> Result<Vec<String>, DbError> {
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached("SELECT liveupdate.unreferenced_objects($1)").await?;
+        Ok(client.query_one(&statement, &[&keys]).await?.try_get(0)?)
+    }
+
     /// Runs one of the extension's text entry points and parses the JSON body it answers.
     async fn answer(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Value, DbError> {
         let client = self.pool.get().await?;

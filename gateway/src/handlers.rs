@@ -243,7 +243,7 @@ pub fn metrics(state: &State) -> Response<Body> {
         "# TYPE liveupdate_device_checks_pending gauge\nliveupdate_device_checks_pending {}\n",
         state.device_log.len()
     ));
-    let mut response = Response::new(http_body_util::Full::new(Bytes::from(text)));
+    let mut response = Response::new(response::full(text));
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),

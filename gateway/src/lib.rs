@@ -5,6 +5,7 @@
 pub mod config;
 pub mod db;
 pub mod device_log;
+pub mod files;
 pub mod handlers;
 pub mod maintenance;
 pub mod management;
@@ -14,3 +15,5 @@ pub mod response;
 pub mod router;
 pub mod server;
 pub mod state;
+pub mod storage;
+pub mod upload;

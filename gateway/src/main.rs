@@ -9,6 +9,7 @@ use liveupdate_gateway::db::Database;
 use liveupdate_gateway::device_log::{self, DeviceLog};
 use liveupdate_gateway::metrics::Metrics;
 use liveupdate_gateway::state::State;
+use liveupdate_gateway::storage::Storage;
 use liveupdate_gateway::{maintenance, server};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), String> {
     let db = Arc::new(Database::new(&config)?);
+    let storage = Storage::new(&config.storage).map_err(|e| format!("cannot open {e}"))?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -61,7 +63,8 @@ async fn run(config: Config) -> Result<(), String> {
         flusher_stopped_for_maintenance,
     ));
     tracing::info!(listen = %config.listen, pool = config.db_pool_size, "liveupdate gateway listening");
-    let state = Arc::new(State { config, db, device_log, metrics, rate_limiter: Default::default() });
+    let state =
+        Arc::new(State { config, db, storage, device_log, metrics, rate_limiter: Default::default() });
     server::serve(listener, state, shutdown_signal()).await;
     let _ = stop_background.send(true);
     let _ = flusher.await;

@@ -20,6 +20,7 @@ use crate::db::DbError;
 use crate::handlers;
 use crate::response::{self, Body};
 use crate::state::State;
+use crate::upload;
 
 /// Largest management request body (bundle manifests can be long).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -62,6 +63,11 @@ const ROUTES: &[RouteSpec] = &[
         pattern: &["apps", "{app_id}", "bundles"],
         methods: &[(Method::GET, "api_list_bundles"), (Method::POST, "api_register_bundle")],
     },
+    // The archive upload: streamed, unpacked and stored by `upload`, then registered.
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "bundles", "{version}", "archive"],
+        methods: &[(Method::PUT, UPLOAD_OPERATION)],
+    },
     RouteSpec {
         pattern: &["apps", "{app_id}", "bundles", "{version}"],
         methods: &[
@@ -86,6 +92,9 @@ const ROUTES: &[RouteSpec] = &[
     RouteSpec { pattern: &["keys", "{key_id}"], methods: &[(Method::DELETE, "api_revoke_key")] },
 ];
 
+/// The operation that registers an uploaded archive; its route is served by `upload`.
+const UPLOAD_OPERATION: &str = "api_register_upload";
+
 /// One management request, routed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
@@ -98,9 +107,11 @@ impl Call {
     /// 201 for operations that create something.
     fn success_status(&self) -> StatusCode {
         match self.operation {
-            "api_create_app" | "api_create_channel" | "api_register_bundle" | "api_create_key" => {
-                StatusCode::CREATED
-            }
+            "api_create_app"
+            | "api_create_channel"
+            | "api_register_bundle"
+            | "api_create_key"
+            | UPLOAD_OPERATION => StatusCode::CREATED,
             _ => StatusCode::OK,
         }
     }
@@ -197,19 +208,25 @@ fn unauthorized() -> Response<Body> {
     answer
 }
 
+/// The HTTP status and stable code of an extension refusal (its SQLSTATE).
+pub fn refusal_status(sqlstate: &str) -> (StatusCode, &'static str) {
+    match sqlstate {
+        "28000" => (StatusCode::UNAUTHORIZED, "invalid_api_key"),
+        "42501" => (StatusCode::FORBIDDEN, "forbidden"),
+        "P0002" => (StatusCode::NOT_FOUND, "not_found"),
+        "23505" => (StatusCode::CONFLICT, "conflict"),
+        "55000" => (StatusCode::CONFLICT, "invalid_state"),
+        _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+    }
+}
+
 /// Maps a failed extension call: the extension's refusals (SQLSTATEs) to 4xx with its message,
 /// database trouble to 503, anything else to a bare 500.
 fn refusal(state: &State, error_from_db: DbError) -> Response<Body> {
     match error_from_db {
+        DbError::Refused { code, .. } if code == "28000" => unauthorized(),
         DbError::Refused { code, message } => {
-            let (status, name) = match code.as_str() {
-                "28000" => return unauthorized(),
-                "42501" => (StatusCode::FORBIDDEN, "forbidden"),
-                "P0002" => (StatusCode::NOT_FOUND, "not_found"),
-                "23505" => (StatusCode::CONFLICT, "conflict"),
-                "55000" => (StatusCode::CONFLICT, "invalid_state"),
-                _ => (StatusCode::BAD_REQUEST, "invalid_request"),
-            };
+            let (status, name) = refusal_status(&code);
             error(status, name, &message)
         }
         other => handlers::database_error(state, "management", other).into_response(),
@@ -221,8 +238,7 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
     let call = match route(request.method(), request.uri().path()) {
         Route::Call(call) => call,
         Route::OpenApi => {
-            let mut answer =
-                Response::new(http_body_util::Full::new(bytes::Bytes::from_static(OPENAPI.as_bytes())));
+            let mut answer = Response::new(response::full(bytes::Bytes::from_static(OPENAPI.as_bytes())));
             answer.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             return answer;
         }
@@ -272,6 +288,9 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
         return refusal(state, failure);
     }
 
+    if call.operation == UPLOAD_OPERATION {
+        return upload_archive(state, request, &key_hash, &call).await;
+    }
     let input = match request_input(state, request, &call).await {
         Ok(input) => input,
         Err(answer) => return answer,
@@ -279,6 +298,29 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
     match state.db.management_call(&key_hash, call.operation, &input).await {
         Ok(answer) => response::json(call.success_status(), &answer),
         Err(failure) => refusal(state, failure),
+    }
+}
+
+/// An archive upload: the query string and path give the bundle's fields, the body is the zip.
+async fn upload_archive(
+    state: &State,
+    request: Request<Incoming>,
+    key_hash: &str,
+    call: &Call,
+) -> Response<Body> {
+    let Ok(Value::Object(mut fields)) = channel::query_to_json(request.uri().query().unwrap_or("")) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The query string has invalid percent-encoding",
+        );
+    };
+    for (name, value) in &call.path_fields {
+        fields.insert((*name).to_owned(), Value::String(value.clone()));
+    }
+    match upload::receive(state, request, key_hash, fields).await {
+        Ok(bundle) => response::json(call.success_status(), &bundle),
+        Err(failure) => error(failure.status, failure.code, &failure.message),
     }
 }
 

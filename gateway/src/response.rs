@@ -1,18 +1,25 @@
 //! Building HTTP responses: JSON bodies, and errors with a stable machine code.
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use serde_json::{Value, json};
 
-pub type Body = Full<Bytes>;
+/// Every answer's body: whole (JSON, small texts) or streamed (stored files).
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// A body held whole in memory.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+}
 
 /// A JSON response with the given status.
 pub fn json(status: StatusCode, body: &Value) -> Response<Body> {
     // Serialising a `Value` cannot fail: its keys are strings.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    let mut response = Response::new(full(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response

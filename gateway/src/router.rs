@@ -20,6 +20,8 @@ pub enum Endpoint {
     ChannelSelf(Operation),
     /// `/v1/...`: the management API, routed further by `management::route`.
     Management,
+    /// `GET`/`HEAD /files/<key>`: a stored bundle object.
+    File,
     /// `GET /health`: the process is up.
     Health,
     /// `GET /ready`: the database answers.
@@ -55,6 +57,8 @@ impl Endpoint {
             ("/channel_self", &Method::DELETE) => Endpoint::ChannelSelf(Operation::Unset),
             ("/channel_self", _) => Endpoint::MethodNotAllowed { allow: "GET, POST, PUT, DELETE" },
             (management, _) if management.starts_with("/v1/") => Endpoint::Management,
+            (file, &Method::GET | &Method::HEAD) if file.starts_with("/files/") => Endpoint::File,
+            (file, _) if file.starts_with("/files/") => Endpoint::MethodNotAllowed { allow: "GET, HEAD" },
             ("/health", &Method::GET) => Endpoint::Health,
             ("/ready", &Method::GET) => Endpoint::Ready,
             ("/metrics", &Method::GET) => Endpoint::Metrics,
@@ -76,6 +80,7 @@ impl Endpoint {
             Endpoint::ChannelSelf(Operation::List) => "channel_list",
             Endpoint::ChannelSelf(Operation::Unset) => "channel_unset",
             Endpoint::Management => "management",
+            Endpoint::File => "file",
             Endpoint::Health => "health",
             Endpoint::Ready => "ready",
             Endpoint::Metrics => "metrics",

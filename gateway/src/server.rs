@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use crate::response::{ApiError, Body};
 use crate::router::Endpoint;
 use crate::state::State;
-use crate::{handlers, management};
+use crate::{files, handlers, management};
 
 /// Routes one request and records its outcome.
 pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> Response<Body> {
@@ -30,6 +30,10 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
         Endpoint::Stats => handlers::record_stats(state, request).await,
         Endpoint::ChannelSelf(operation) => handlers::channel_self(state, request, operation, peer).await,
         Endpoint::Management => Ok(management::handle(state, request, peer).await),
+        Endpoint::File => {
+            let key = request.uri().path().trim_start_matches("/files/");
+            files::serve(state, request.method(), key, request.headers()).await
+        }
         Endpoint::UpdatesHealth | Endpoint::StatsHealth | Endpoint::Health => Ok(handlers::status_ok()),
         Endpoint::Ready => handlers::ready(state).await,
         Endpoint::Metrics => Ok(handlers::metrics(state)),

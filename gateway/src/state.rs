@@ -7,10 +7,12 @@ use crate::db::Database;
 use crate::device_log::DeviceLog;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
+use crate::storage::Storage;
 
 pub struct State {
     pub config: Config,
     pub db: Arc<Database>,
+    pub storage: Storage,
     pub device_log: Arc<DeviceLog>,
     pub metrics: Arc<Metrics>,
     pub rate_limiter: RateLimiter,

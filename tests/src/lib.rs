@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, reason = "test harness: a failed step should fail the test loudly")]
 
 pub mod device;
+pub mod download;
 pub mod http;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -198,6 +199,9 @@ impl Drop for OwnCluster {
 pub struct Gateway {
     child: Option<Child>,
     pub addr: SocketAddr,
+    /// Its filesystem storage and upload scratch space, removed when dropped.
+    pub storage_root: std::path::PathBuf,
+    pub upload_dir: std::path::PathBuf,
 }
 
 /// A free loopback port (the listener is closed before the gateway binds it).
@@ -222,8 +226,13 @@ impl Gateway {
     /// [`Gateway::start_url`] with the gateway's log (its stderr) sent to `log`.
     pub fn start_logging(database_url: &str, port: u16, extra_env: &[(&str, &str)], log: Stdio) -> Gateway {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let storage_root = std::env::temp_dir().join(format!("liveupdate-e2e-objects-{port}"));
+        let upload_dir = std::env::temp_dir().join(format!("liveupdate-e2e-uploads-{port}"));
+        let _ = std::fs::remove_dir_all(&storage_root);
         let mut command = Command::new(env("LIVEUPDATE_GATEWAY_BIN"));
         command
+            .env("LIVEUPDATE_STORAGE_ROOT", &storage_root)
+            .env("LIVEUPDATE_UPLOAD_DIR", &upload_dir)
             .env("LIVEUPDATE_LISTEN", addr.to_string())
             .env("LIVEUPDATE_DATABASE_URL", database_url)
             .env("LIVEUPDATE_DB_POOL_SIZE", "4")
@@ -240,7 +249,7 @@ impl Gateway {
             assert!(Instant::now() < deadline, "gateway did not start listening on {addr}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Gateway { child: Some(child), addr }
+        Gateway { child: Some(child), addr, storage_root, upload_dir }
     }
 
     pub fn base_url(&self) -> String {
@@ -262,6 +271,8 @@ impl Gateway {
 impl Drop for Gateway {
     fn drop(&mut self) {
         self.terminate();
+        let _ = std::fs::remove_dir_all(&self.storage_root);
+        let _ = std::fs::remove_dir_all(&self.upload_dir);
     }
 }
 

@@ -5,6 +5,7 @@
 //! database work. Keeping the rules here lets them be tested with plain `cargo test`.
 
 pub mod answer;
+pub mod archive;
 pub mod channel;
 mod fields;
 pub mod integrity;
