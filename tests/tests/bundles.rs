@@ -193,7 +193,9 @@ fn bad_archives_are_refused_and_leave_nothing() {
     with_symlink.add_symlink("passwd", "/etc/passwd", zip::write::SimpleFileOptions::default()).unwrap();
     let with_symlink = with_symlink.finish().unwrap().into_inner();
 
-    let cases: Vec<(&str, Vec<u8>, Vec<(&str, &str)>, u16, &str)> = vec![
+    // (what, body, extra headers, status, error code)
+    type Case<'a> = (&'a str, Vec<u8>, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "zip slip",
             zip_of(&[("index.html", b"x"), ("../evil.sh", b"rm -rf /")]),
