@@ -1,0 +1,414 @@
+//! `liveupdate`: the management API from a terminal or CI.
+//!
+//! The server URL and API key come from `--server`/`--api-key`, else `LIVEUPDATE_SERVER`/
+//! `LIVEUPDATE_API_KEY`, else the config file (`--config`, default
+//! `$XDG_CONFIG_HOME/liveupdate/config.json` or `~/.config/liveupdate/config.json`:
+//! `{"server": "...", "api_key": "..."}`). Output is for humans unless `--json`. Exit codes: 0 done,
+//! 1 refused by the server, 2 bad usage, 3 server unavailable, 4 local problem.
+
+mod archive;
+mod client;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use client::{CliError, Client, segment};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+#[derive(Parser)]
+#[command(
+    name = "liveupdate",
+    version,
+    about = "Publish live updates and manage apps on a liveupdate server"
+)]
+struct Cli {
+    /// Server base URL, e.g. https://updates.example.com
+    #[arg(long, env = "LIVEUPDATE_SERVER", global = true)]
+    server: Option<String>,
+    /// API key (lu_...)
+    #[arg(long, env = "LIVEUPDATE_API_KEY", global = true, hide_env_values = true)]
+    api_key: Option<String>,
+    /// Config file with {"server", "api_key"}
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Print the server's JSON answers instead of text
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apps
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Channels
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// Bundles
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+    /// Devices
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// List the apps the key can see
+    List,
+    /// Create an app
+    Create {
+        app_id: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// Channel flags; unset ones are left as they are (or at their defaults on create).
+#[derive(Args)]
+struct ChannelFlags {
+    /// Bundle version to deploy, or "builtin"
+    #[arg(long)]
+    bundle: Option<String>,
+    #[arg(long)]
+    public: Option<bool>,
+    #[arg(long)]
+    ios: Option<bool>,
+    #[arg(long)]
+    android: Option<bool>,
+    #[arg(long)]
+    electron: Option<bool>,
+    #[arg(long)]
+    allow_device_self_set: Option<bool>,
+    #[arg(long)]
+    allow_emulator: Option<bool>,
+    #[arg(long)]
+    allow_device: Option<bool>,
+    #[arg(long)]
+    allow_dev: Option<bool>,
+    #[arg(long)]
+    allow_prod: Option<bool>,
+    /// major, minor, patch, version_number or none
+    #[arg(long)]
+    disable_auto_update: Option<String>,
+    #[arg(long)]
+    disable_auto_update_under_native: Option<bool>,
+}
+
+impl ChannelFlags {
+    fn into_json(self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        let mut put = |name: &str, value: Option<Value>| {
+            if let Some(value) = value {
+                fields.insert(name.to_owned(), value);
+            }
+        };
+        put("bundle", self.bundle.map(Value::from));
+        put("public", self.public.map(Value::from));
+        put("ios", self.ios.map(Value::from));
+        put("android", self.android.map(Value::from));
+        put("electron", self.electron.map(Value::from));
+        put("allow_device_self_set", self.allow_device_self_set.map(Value::from));
+        put("allow_emulator", self.allow_emulator.map(Value::from));
+        put("allow_device", self.allow_device.map(Value::from));
+        put("allow_dev", self.allow_dev.map(Value::from));
+        put("allow_prod", self.allow_prod.map(Value::from));
+        put("disable_auto_update", self.disable_auto_update.map(Value::from));
+        put("disable_auto_update_under_native", self.disable_auto_update_under_native.map(Value::from));
+        fields
+    }
+}
+
+#[derive(Subcommand)]
+enum ChannelCommand {
+    /// List an app's channels
+    List { app_id: String },
+    /// Create a channel
+    Create {
+        app_id: String,
+        name: String,
+        #[command(flatten)]
+        flags: ChannelFlags,
+    },
+    /// Change a channel's flags, or deploy a bundle with --bundle
+    Set {
+        app_id: String,
+        name: String,
+        #[command(flatten)]
+        flags: ChannelFlags,
+    },
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Upload a build (a directory with index.html, or a zip) as a new bundle
+    Upload {
+        app_id: String,
+        version: String,
+        /// Build directory or .zip
+        source: PathBuf,
+        /// Deploy to this channel in the same step
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long)]
+        link: Option<String>,
+        #[arg(long)]
+        min_update_version: Option<String>,
+        /// Send the archive as is instead of zstd-compressed
+        #[arg(long)]
+        no_zstd: bool,
+    },
+    /// List an app's bundles, newest first
+    List {
+        app_id: String,
+        #[arg(long)]
+        include_deleted: bool,
+    },
+    /// Soft-delete a bundle (never offered again; its version stays taken)
+    Delete { app_id: String, version: String },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// List an app's devices
+    List {
+        app_id: String,
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long)]
+        platform: Option<String>,
+    },
+    /// Assign a device to a channel
+    Set { app_id: String, device_id: String, channel: String },
+    /// Remove a device's channel assignment
+    Unset { app_id: String, device_id: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&CliError::Local(format!("cannot start: {error}"))),
+    };
+    let json_output = cli.json;
+    match runtime.block_on(run(cli)) {
+        Ok(answer) => {
+            if json_output {
+                println!("{}", serde_json::to_string_pretty(&answer.json).unwrap_or_default());
+            } else {
+                println!("{}", answer.text);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &CliError) -> ExitCode {
+    eprintln!("liveupdate: {error}");
+    ExitCode::from(error.exit_code())
+}
+
+/// What a command printed: its JSON answer, and the text for humans.
+struct Answer {
+    json: Value,
+    text: String,
+}
+
+/// Server and key: flags, then environment (clap reads both), then the config file.
+fn connect(cli: &Cli) -> Result<Client, CliError> {
+    let file = config_file(cli.config.as_ref())?;
+    let from_file =
+        |name: &str| file.as_ref().and_then(|f| f.get(name)).and_then(Value::as_str).map(str::to_owned);
+    let server = cli.server.clone().or_else(|| from_file("server")).ok_or_else(|| {
+        CliError::Local("no server: pass --server, set LIVEUPDATE_SERVER or add it to the config file".into())
+    })?;
+    let api_key = cli.api_key.clone().or_else(|| from_file("api_key")).ok_or_else(|| {
+        CliError::Local(
+            "no API key: pass --api-key, set LIVEUPDATE_API_KEY or add it to the config file".into(),
+        )
+    })?;
+    Client::new(&server, &api_key)
+}
+
+fn config_file(explicit: Option<&PathBuf>) -> Result<Option<Value>, CliError> {
+    let default = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))
+        .map(|dir| dir.join("liveupdate/config.json"));
+    let Some(path) = explicit.cloned().or(default) else { return Ok(None) };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| CliError::Local(format!("{} is not valid JSON: {e}", path.display()))),
+        Err(_) if explicit.is_none() => Ok(None),
+        Err(e) => Err(CliError::Local(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+async fn run(cli: Cli) -> Result<Answer, CliError> {
+    let client = connect(&cli)?;
+    let quiet = cli.json;
+    match cli.command {
+        Command::App(AppCommand::List) => {
+            let json = client.call(Method::GET, "apps", &[], None).await?;
+            let text = rows(&json["apps"], |app| format!("{}  {}", field(app, "app_id"), field(app, "name")));
+            Ok(Answer { json, text })
+        }
+        Command::App(AppCommand::Create { app_id, name }) => {
+            let mut body = json!({"app_id": app_id});
+            if let Some(name) = name {
+                body["name"] = Value::from(name);
+            }
+            let json = client.call(Method::POST, "apps", &[], Some(body)).await?;
+            let text = format!("created app {}", field(&json, "app_id"));
+            Ok(Answer { json, text })
+        }
+        Command::Channel(ChannelCommand::List { app_id }) => {
+            let json =
+                client.call(Method::GET, &format!("apps/{}/channels", segment(&app_id)), &[], None).await?;
+            let text = rows(&json["channels"], |channel| {
+                let public = if channel["public"] == true { "  public" } else { "" };
+                format!("{}  → {}{public}", field(channel, "name"), field(channel, "bundle"))
+            });
+            Ok(Answer { json, text })
+        }
+        Command::Channel(ChannelCommand::Create { app_id, name, flags }) => {
+            let mut body = flags.into_json();
+            body.insert("name".into(), Value::from(name));
+            let path = format!("apps/{}/channels", segment(&app_id));
+            let json = client.call(Method::POST, &path, &[], Some(Value::Object(body))).await?;
+            let text = format!("created channel {} → {}", field(&json, "name"), field(&json, "bundle"));
+            Ok(Answer { json, text })
+        }
+        Command::Channel(ChannelCommand::Set { app_id, name, flags }) => {
+            let path = format!("apps/{}/channels/{}", segment(&app_id), segment(&name));
+            let json = client.call(Method::PATCH, &path, &[], Some(Value::Object(flags.into_json()))).await?;
+            let text = format!("channel {} → {}", field(&json, "name"), field(&json, "bundle"));
+            Ok(Answer { json, text })
+        }
+        Command::Bundle(BundleCommand::Upload {
+            app_id,
+            version,
+            source,
+            channel,
+            comment,
+            link,
+            min_update_version,
+            no_zstd,
+        }) => {
+            let (zip, _zip_temp, checksum) = archive::zip_of(&source)?;
+            let compressed = if no_zstd { None } else { Some(archive::zstd_of(&zip)?) };
+            let body = compressed.as_ref().map_or(zip.as_path(), |temp| temp.0.as_path());
+            let query: Vec<(&str, String)> = [
+                ("channel", channel),
+                ("comment", comment),
+                ("link", link),
+                ("min_update_version", min_update_version),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|value| (name, value)))
+            .collect();
+            let path = format!("apps/{}/bundles/{}/archive", segment(&app_id), segment(&version));
+            let json = client.upload(&path, &query, body, compressed.is_some(), quiet).await?;
+            if json["checksum"] != checksum.as_str() {
+                return Err(CliError::Unavailable(format!(
+                    "the server registered checksum {} for an archive whose SHA-256 is {checksum}",
+                    json["checksum"]
+                )));
+            }
+            let channels = json["channels"].as_array().map(|c| c.len()).unwrap_or(0);
+            let text = format!(
+                "uploaded {} {} ({} files, checksum {}){}",
+                app_id,
+                field(&json, "version"),
+                json["manifest_count"],
+                &checksum[..12],
+                if channels > 0 { format!(", deployed to {}", json["channels"]) } else { String::new() }
+            );
+            Ok(Answer { json, text })
+        }
+        Command::Bundle(BundleCommand::List { app_id, include_deleted }) => {
+            let mut all = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut query =
+                    vec![("limit", "1000".to_owned()), ("include_deleted", include_deleted.to_string())];
+                if let Some(cursor) = &cursor {
+                    query.push(("cursor", cursor.clone()));
+                }
+                let page = client
+                    .call(Method::GET, &format!("apps/{}/bundles", segment(&app_id)), &query, None)
+                    .await?;
+                all.extend(page["bundles"].as_array().cloned().unwrap_or_default());
+                match page["next_cursor"].as_str() {
+                    Some(next) => cursor = Some(next.to_owned()),
+                    None => break,
+                }
+            }
+            let json = json!({"bundles": all});
+            let text = rows(&json["bundles"], |bundle| {
+                let deleted = if bundle["deleted_at"].is_null() { "" } else { "  (deleted)" };
+                let channels =
+                    bundle["channels"].as_array().filter(|c| !c.is_empty()).map(|c| format!("  on {c:?}"));
+                format!(
+                    "{}  {}{}{deleted}",
+                    field(bundle, "version"),
+                    field(bundle, "created_at"),
+                    channels.unwrap_or_default()
+                )
+            });
+            Ok(Answer { json, text })
+        }
+        Command::Bundle(BundleCommand::Delete { app_id, version }) => {
+            let path = format!("apps/{}/bundles/{}", segment(&app_id), segment(&version));
+            let json = client.call(Method::DELETE, &path, &[], None).await?;
+            Ok(Answer { json, text: format!("deleted {app_id} {version}") })
+        }
+        Command::Device(DeviceCommand::List { app_id, channel, platform }) => {
+            let mut query: Vec<(&str, String)> = vec![("limit", "1000".into())];
+            query.extend(channel.map(|c| ("channel", c)));
+            query.extend(platform.map(|p| ("platform", p)));
+            let json =
+                client.call(Method::GET, &format!("apps/{}/devices", segment(&app_id)), &query, None).await?;
+            let text = rows(&json["devices"], |device| {
+                format!(
+                    "{}  {}  {}",
+                    field(device, "device_id"),
+                    field(device, "platform"),
+                    field(device, "version")
+                )
+            });
+            Ok(Answer { json, text })
+        }
+        Command::Device(DeviceCommand::Set { app_id, device_id, channel }) => {
+            let path = format!("apps/{}/devices/{}/channel", segment(&app_id), segment(&device_id));
+            let json = client.call(Method::PUT, &path, &[], Some(json!({"channel": channel}))).await?;
+            Ok(Answer { json, text: format!("device {device_id} → {channel}") })
+        }
+        Command::Device(DeviceCommand::Unset { app_id, device_id }) => {
+            let path = format!("apps/{}/devices/{}/channel", segment(&app_id), segment(&device_id));
+            let json = client.call(Method::DELETE, &path, &[], None).await?;
+            let text =
+                if json["removed"] == true { "assignment removed" } else { "the device had no assignment" };
+            Ok(Answer { json, text: text.to_owned() })
+        }
+    }
+}
+
+fn field<'a>(value: &'a Value, name: &str) -> &'a str {
+    value.get(name).and_then(Value::as_str).unwrap_or("")
+}
+
+fn rows(list: &Value, line: impl Fn(&Value) -> String) -> String {
+    match list.as_array() {
+        Some(items) if !items.is_empty() => items.iter().map(line).collect::<Vec<_>>().join("\n"),
+        _ => "(none)".to_owned(),
+    }
+}

@@ -1,0 +1,174 @@
+//! The `liveupdate` CLI (`LIVEUPDATE_CLI_BIN`) against a real gateway: publishing a build in one
+//! command, managing channels and devices, human and `--json` output, configuration sources,
+//! and exit codes.
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::process::{Command, Output};
+
+use liveupdate_e2e::device::{Device, Outcome};
+use liveupdate_e2e::download;
+use liveupdate_e2e::{Gateway, TestDb, free_port};
+use serde_json::Value;
+
+const APP: &str = "com.acme.cli";
+
+struct Setup {
+    _db: TestDb,
+    gw: Gateway,
+    key: String,
+    work: std::path::PathBuf,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.work);
+    }
+}
+
+fn setup(test: &str) -> Setup {
+    let port = free_port();
+    let mut db = TestDb::create(test, &format!("http://127.0.0.1:{port}"));
+    let org: i64 = db.client.query_one("SELECT liveupdate.create_organization('acme')", &[]).unwrap().get(0);
+    let key: String = db
+        .client
+        .query_one("SELECT key FROM liveupdate.create_api_key($1, 'ci', 'all')", &[&org])
+        .unwrap()
+        .get(0);
+    let gw = Gateway::start(&db, port);
+    let work = std::env::temp_dir().join(format!("liveupdate-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    Setup { _db: db, gw, key, work }
+}
+
+impl Setup {
+    /// Runs the CLI with the server and key from the environment.
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(std::env::var("LIVEUPDATE_CLI_BIN").expect("LIVEUPDATE_CLI_BIN: run with make test"))
+            .args(args)
+            .env("LIVEUPDATE_SERVER", format!("http://{}", self.gw.addr))
+            .env("LIVEUPDATE_API_KEY", &self.key)
+            .env("HOME", &self.work)
+            .env_remove("XDG_CONFIG_HOME")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.cli(args);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    /// A web build directory with `files`.
+    fn build(&self, name: &str, files: &[(&str, &str)]) -> String {
+        let dir = self.work.join(name);
+        for (path, content) in files {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        dir.to_str().unwrap().to_owned()
+    }
+}
+
+#[test]
+fn a_build_is_published_with_one_command() {
+    let s = setup("cli_publish");
+    assert!(s.ok(&["app", "create", APP, "--name", "CLI app"]).contains("created app com.acme.cli"));
+    s.ok(&["channel", "create", APP, "production", "--public", "true", "--disable-auto-update", "none"]);
+    s.ok(&["channel", "create", APP, "beta team"]);
+    let script = "console.log('hello');\n".repeat(200);
+    let files = [("index.html", "<!doctype html>"), ("js/app.js", script.as_str())];
+    let build = s.build("dist", &files);
+
+    let output =
+        s.ok(&["bundle", "upload", APP, "1.2.0", &build, "--channel", "production", "--comment", "first"]);
+    assert!(
+        output.contains("uploaded com.acme.cli 1.2.0 (2 files") && output.contains("production"),
+        "{output}"
+    );
+    let device = Device::new(APP, "1e2d3c4b-5a69-4788-9766-554433221100");
+    let Outcome::Update { version, url, checksum, .. } = device.outcome(s.gw.addr) else {
+        panic!("no update")
+    };
+    assert_eq!(version, "1.2.0");
+    let fetched = download::fetch_zip(&url, &checksum).unwrap();
+    assert_eq!(fetched.get("js/app.js").map(Vec::as_slice), Some(script.as_bytes()));
+
+    // The same build zips to the same bytes: a deterministic checksum.
+    let again = s.json(&["bundle", "upload", APP, "1.2.1", &build, "--no-zstd"]);
+    assert_eq!(again["checksum"], checksum.as_str());
+
+    // Listings, human and JSON.
+    let listed = s.ok(&["bundle", "list", APP]);
+    assert!(
+        listed.starts_with("1.2.1") && listed.contains("1.2.0") && listed.contains("production"),
+        "{listed}"
+    );
+    let channels = s.json(&["channel", "list", APP]);
+    let names: Vec<&str> =
+        channels["channels"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["beta team", "production"]);
+
+    // Devices: assign to the beta team's channel (a name with a space), then release it.
+    s.ok(&["channel", "set", APP, "beta team", "--bundle", "1.2.1"]);
+    s.ok(&["device", "set", APP, "1e2d3c4b-5a69-4788-9766-554433221100", "beta team"]);
+    assert!(matches!(device.outcome(s.gw.addr), Outcome::Update { version, .. } if version == "1.2.1"));
+    assert!(s.ok(&["device", "unset", APP, "1e2d3c4b-5a69-4788-9766-554433221100"]).contains("removed"));
+    s.ok(&["channel", "set", APP, "production", "--bundle", "builtin"]);
+    s.ok(&["bundle", "delete", APP, "1.2.0"]);
+    let remaining = s.json(&["bundle", "list", APP]);
+    assert_eq!(remaining["bundles"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn exit_codes_and_configuration() {
+    let s = setup("cli_exit_codes");
+    s.ok(&["app", "create", APP]);
+    let build = s.build("dist", &[("index.html", "<!doctype html>")]);
+    s.ok(&["bundle", "upload", APP, "1.0.1", &build]);
+
+    let refused = s.cli(&["bundle", "upload", APP, "1.0.1", &build]);
+    assert_eq!(refused.status.code(), Some(1), "a taken version is refused by the server");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("conflict"));
+    assert_eq!(s.cli(&["bundle", "upload", APP]).status.code(), Some(2), "usage");
+    let missing = s.cli(&["bundle", "upload", APP, "1.0.2", "/nonexistent/dist"]);
+    assert_eq!(missing.status.code(), Some(4), "local problem");
+    let no_index = s.build("empty", &[("app.js", "x")]);
+    assert_eq!(s.cli(&["bundle", "upload", APP, "1.0.2", &no_index]).status.code(), Some(4));
+    let unreachable = Command::new(std::env::var("LIVEUPDATE_CLI_BIN").unwrap())
+        .args(["--server", &format!("http://127.0.0.1:{}", free_port()), "--api-key", "x", "app", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(3), "server unreachable");
+    let bad_key = s.cli(&["--api-key", "lu_wrong", "app", "list"]);
+    assert_eq!(bad_key.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&bad_key.stderr).contains("lu_wrong"), "the key is not echoed");
+
+    // A config file when neither flags nor environment say.
+    let config = s.work.join(".config/liveupdate/config.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        serde_json::json!({"server": format!("http://{}", s.gw.addr), "api_key": s.key}).to_string(),
+    )
+    .unwrap();
+    let from_file = Command::new(std::env::var("LIVEUPDATE_CLI_BIN").unwrap())
+        .args(["app", "list"])
+        .env("HOME", &s.work)
+        .env_remove("LIVEUPDATE_SERVER")
+        .env_remove("LIVEUPDATE_API_KEY")
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    assert!(from_file.status.success(), "{}", String::from_utf8_lossy(&from_file.stderr));
+    assert!(String::from_utf8_lossy(&from_file.stdout).contains(APP));
+}
