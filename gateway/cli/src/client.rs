@@ -99,7 +99,7 @@ impl Client {
         .map(move |chunk| {
             if let Ok(bytes) = &chunk {
                 sent += bytes.len() as u64;
-                let percent = if total == 0 { 100 } else { sent * 100 / total };
+                let percent = (sent * 100).checked_div(total).unwrap_or(100);
                 if !quiet && percent != last_percent {
                     last_percent = percent;
                     let rate = sent as f64 / 1_048_576.0 / started.elapsed().as_secs_f64().max(0.001);
