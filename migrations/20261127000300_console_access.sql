@@ -24,6 +24,7 @@ BEGIN
         EXECUTE format($g$GRANT INSERT, UPDATE, DELETE ON liveupdate.apps, liveupdate.channels,
             liveupdate.bundles, liveupdate.device_overrides, liveupdate.organization_members TO %I$g$, client);
         EXECUTE format('GRANT INSERT ON liveupdate.bundle_files TO %I', client);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE (revoked_at) ON liveupdate.signing_keys TO %I', client);
         EXECUTE format('GRANT UPDATE (name) ON liveupdate.organizations TO %I', client);
         -- Functions that run with the caller's rights (row-level security applies inside them),
         -- and the four SECURITY DEFINER functions the policies themselves call.

@@ -145,7 +145,8 @@ CREATE FUNCTION liveupdate.update_app(
     name text DEFAULT NULL,
     expose_metadata boolean DEFAULT NULL,
     allow_custom_id boolean DEFAULT NULL,
-    bundle_retention_days integer DEFAULT NULL
+    bundle_retention_days integer DEFAULT NULL,
+    require_signature boolean DEFAULT NULL
 ) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -154,6 +155,10 @@ DECLARE
     app_pk bigint := liveupdate._app_pk(app_id);
 BEGIN
     PERFORM liveupdate._require_app_rank(app_pk, 3);
+    -- Who may publish is an administrator's decision: a write key must not switch signing off.
+    IF require_signature IS NOT NULL THEN
+        PERFORM liveupdate._require_app_rank(app_pk, 4);
+    END IF;
     IF length(name) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION 'app name must be 1 to 200 characters' USING ERRCODE = '22023';
     END IF;
@@ -165,12 +170,13 @@ BEGIN
         expose_metadata = coalesce(update_app.expose_metadata, a.expose_metadata),
         allow_custom_id = coalesce(update_app.allow_custom_id, a.allow_custom_id),
         bundle_retention_days = coalesce(update_app.bundle_retention_days, a.bundle_retention_days),
+        require_signature = coalesce(update_app.require_signature, a.require_signature),
         updated_at = now()
     WHERE a.id = app_pk;
 END
 $$;
-COMMENT ON FUNCTION liveupdate.update_app(text, text, boolean, boolean, integer) IS
-    'Changes an app''s settings; NULL arguments leave the setting as it is.';
+COMMENT ON FUNCTION liveupdate.update_app(text, text, boolean, boolean, integer, boolean) IS
+    'Changes an app''s settings; NULL arguments leave the setting as it is. require_signature needs admin rights.';
 
 CREATE FUNCTION liveupdate.create_channel(
     app_id text,
@@ -326,7 +332,9 @@ CREATE FUNCTION liveupdate.register_bundle(
     link text DEFAULT NULL,
     comment text DEFAULT NULL,
     manifest jsonb DEFAULT NULL,
-    storage_key text DEFAULT NULL
+    storage_key text DEFAULT NULL,
+    signature text DEFAULT NULL,
+    signer text DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -384,14 +392,16 @@ BEGIN
     IF checksum ~ '^[0-9A-Fa-f]{64}$' THEN
         checksum := lower(checksum);
     END IF;
+    signer := liveupdate._check_bundle_signature(app_pk, name, checksum, signature, signer);
 
     -- The count is known up front: the files below are inserted all or none. (Uploaders may
     -- insert bundles but not update them.)
     INSERT INTO liveupdate.bundles (app_id, name, checksum, session_key, key_id, external_url, storage_key,
-        min_update_version, link, comment, manifest_count)
+        min_update_version, link, comment, manifest_count, signature, signed_by)
     VALUES (app_pk, name, coalesce(checksum, ''), coalesce(session_key, ''), nullif(key_id, ''),
         external_url, register_bundle.storage_key, min_update_version, nullif(link, ''), nullif(comment, ''),
-        coalesce(jsonb_array_length(manifest), 0))
+        coalesce(jsonb_array_length(manifest), 0),
+        CASE WHEN signer IS NOT NULL THEN register_bundle.signature END, signer)
     RETURNING id INTO new_id;
 
     IF manifest IS NOT NULL THEN
@@ -411,8 +421,8 @@ EXCEPTION
         RAISE EXCEPTION 'invalid bundle: %', SQLERRM USING ERRCODE = '22023';
 END
 $$;
-COMMENT ON FUNCTION liveupdate.register_bundle(text, text, text, text, text, text, text, text, text, jsonb, text) IS
-    'Registers a bundle whose zip is at external_url or in storage (storage_key), and/or described by a manifest of {file_name, file_hash, file_size, download_url or storage_key}. Returns its id.';
+COMMENT ON FUNCTION liveupdate.register_bundle(text, text, text, text, text, text, text, text, text, jsonb, text, text, text) IS
+    'Registers a bundle whose zip is at external_url or in storage (storage_key), and/or described by a manifest of {file_name, file_hash, file_size, download_url or storage_key}, optionally signed (signature by the app''s key named signer; required when the app says so). Returns its id.';
 
 CREATE FUNCTION liveupdate.delete_bundle(app_id text, name text) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

@@ -125,7 +125,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_build_object('app_id', a.app_id, 'name', a.name, 'organization_id', a.organization_id,
         'expose_metadata', a.expose_metadata, 'allow_custom_id', a.allow_custom_id,
-        'bundle_retention_days', a.bundle_retention_days, 'created_at', a.created_at, 'updated_at', a.updated_at)
+        'bundle_retention_days', a.bundle_retention_days, 'require_signature', a.require_signature,
+        'created_at', a.created_at, 'updated_at', a.updated_at)
 $$;
 
 CREATE FUNCTION liveupdate._channel_json(c liveupdate.channels) RETURNS jsonb
@@ -149,6 +150,7 @@ AS $$
     SELECT jsonb_build_object('version', b.name, 'checksum', b.checksum, 'encrypted', b.session_key <> '',
         'key_id', b.key_id, 'external_url', b.external_url, 'min_update_version', b.min_update_version,
         'link', b.link, 'comment', b.comment, 'manifest_count', b.manifest_count,
+        'signed_by', b.signed_by, 'signature', b.signature,
         'channels', coalesce((SELECT jsonb_agg(c.name ORDER BY c.name) FROM liveupdate.channels AS c
                               WHERE c.bundle_id = b.id), '[]'),
         'created_at', b.created_at, 'deleted_at', b.deleted_at)
@@ -230,14 +232,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fields jsonb := liveupdate._input(input,
-        '{app_id, name, expose_metadata, allow_custom_id, bundle_retention_days}');
+        '{app_id, name, expose_metadata, allow_custom_id, bundle_retention_days, require_signature}');
     app_id text := liveupdate._required_text(fields, 'app_id');
 BEGIN
     PERFORM liveupdate.update_app(app_id,
         liveupdate._text_field(fields, 'name'),
         liveupdate._bool_field(fields, 'expose_metadata'),
         liveupdate._bool_field(fields, 'allow_custom_id'),
-        liveupdate._int_field(fields, 'bundle_retention_days', 0, 36500)::integer);
+        liveupdate._int_field(fields, 'bundle_retention_days', 0, 36500)::integer,
+        liveupdate._bool_field(fields, 'require_signature'));
     RETURN liveupdate.api_get_app(jsonb_build_object('app_id', app_id));
 END
 $$;
@@ -398,7 +401,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fields jsonb := liveupdate._input(input,
-        '{app_id, version, external_url, checksum, session_key, key_id, min_update_version, link, comment, manifest}');
+        '{app_id, version, external_url, checksum, session_key, key_id, min_update_version, link, comment, manifest, signature, signer}');
     app_id text := liveupdate._required_text(fields, 'app_id');
     version text := liveupdate._required_text(fields, 'version');
 BEGIN
@@ -413,7 +416,9 @@ BEGIN
         liveupdate._text_field(fields, 'min_update_version'),
         liveupdate._text_field(fields, 'link'),
         liveupdate._text_field(fields, 'comment'),
-        nullif(fields -> 'manifest', 'null'));
+        nullif(fields -> 'manifest', 'null'),
+        signature => liveupdate._text_field(fields, 'signature'),
+        signer => liveupdate._text_field(fields, 'signer'));
     RETURN liveupdate.api_get_bundle(jsonb_build_object('app_id', app_id, 'version', version));
 END
 $$;
@@ -455,7 +460,7 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    fields jsonb := liveupdate._input(input, '{app_id, version, channel, min_update_version, link, comment}');
+    fields jsonb := liveupdate._input(input, '{app_id, version, channel, min_update_version, link, comment, signature, signer}');
     app_pk bigint := liveupdate._app_pk(liveupdate._required_text(fields, 'app_id'));
     version text := liveupdate._required_text(fields, 'version');
     min_update_version text := liveupdate._text_field(fields, 'min_update_version');
@@ -477,6 +482,10 @@ BEGIN
         PERFORM liveupdate._require_app_rank(app_pk, 3);
         PERFORM liveupdate._channel_pk(app_pk, liveupdate._text_field(fields, 'channel'));
     END IF;
+    -- The signature itself can only be checked once the checksum is known; its absence now.
+    IF NOT fields ? 'signature' AND (SELECT a.require_signature FROM liveupdate.apps AS a WHERE a.id = app_pk) THEN
+        RAISE EXCEPTION 'app "%" requires signed bundles: sign with one of its keys', fields ->> 'app_id' USING ERRCODE = 'LU001';
+    END IF;
     RETURN jsonb_build_object('ok', true);
 END
 $$;
@@ -489,7 +498,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fields jsonb := liveupdate._input(input,
-        '{app_id, version, storage_key, checksum, min_update_version, link, comment, manifest, channel}');
+        '{app_id, version, storage_key, checksum, min_update_version, link, comment, manifest, channel, signature, signer}');
     app_id text := liveupdate._required_text(fields, 'app_id');
     version text := liveupdate._required_text(fields, 'version');
 BEGIN
@@ -499,7 +508,9 @@ BEGIN
         link => liveupdate._text_field(fields, 'link'),
         comment => liveupdate._text_field(fields, 'comment'),
         manifest => fields -> 'manifest',
-        storage_key => liveupdate._required_text(fields, 'storage_key'));
+        storage_key => liveupdate._required_text(fields, 'storage_key'),
+        signature => liveupdate._text_field(fields, 'signature'),
+        signer => liveupdate._text_field(fields, 'signer'));
     IF fields ? 'channel' THEN
         PERFORM liveupdate.set_channel_bundle(app_id, liveupdate._text_field(fields, 'channel'), version);
     END IF;

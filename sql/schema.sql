@@ -19,6 +19,7 @@ CREATE TABLE liveupdate.apps (
     expose_metadata       boolean NOT NULL DEFAULT false,
     allow_custom_id       boolean NOT NULL DEFAULT true,
     bundle_retention_days integer NOT NULL DEFAULT 0 CHECK (bundle_retention_days >= 0),
+    require_signature     boolean NOT NULL DEFAULT false,
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now()
 );
@@ -29,6 +30,7 @@ COMMENT ON COLUMN liveupdate.apps.name IS 'Display name.';
 COMMENT ON COLUMN liveupdate.apps.expose_metadata IS 'Send each bundle''s link and comment to plugins that read them (5.35/6.35/7.35/8.35 and later).';
 COMMENT ON COLUMN liveupdate.apps.allow_custom_id IS 'Store the custom_id devices report; when false it is dropped.';
 COMMENT ON COLUMN liveupdate.apps.bundle_retention_days IS 'Days to keep bundles no channel points at before they are removed; 0 keeps them forever.';
+COMMENT ON COLUMN liveupdate.apps.require_signature IS 'When true, every new bundle must be signed by one of the app''s signing_keys.';
 
 CREATE TABLE liveupdate.bundles (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -43,6 +45,8 @@ CREATE TABLE liveupdate.bundles (
     link                text CHECK (length(link) <= 2048),
     comment             text CHECK (length(comment) <= 4096),
     manifest_count      integer NOT NULL DEFAULT 0 CHECK (manifest_count >= 0),
+    signature           text CHECK (length(signature) <= 200),
+    signed_by           text CHECK (length(signed_by) <= 100),
     created_at          timestamptz NOT NULL DEFAULT now(),
     deleted_at          timestamptz,
     -- A name is never reused, even after deletion: devices treat an equal name as "already installed".
@@ -59,6 +63,8 @@ COMMENT ON COLUMN liveupdate.bundles.storage_key IS 'Object key of the zip in th
 COMMENT ON COLUMN liveupdate.bundles.min_update_version IS 'Lowest native version this bundle may be installed on, for channels limited by version_number.';
 COMMENT ON COLUMN liveupdate.bundles.link IS 'Release-notes link shown to plugins when the app exposes metadata.';
 COMMENT ON COLUMN liveupdate.bundles.comment IS 'Release comment shown to plugins when the app exposes metadata.';
+COMMENT ON COLUMN liveupdate.bundles.signature IS 'Ed25519 signature (base64) of the bundle''s app, version and checksum, checked at registration.';
+COMMENT ON COLUMN liveupdate.bundles.signed_by IS 'Name of the app''s signing key that made signature.';
 COMMENT ON COLUMN liveupdate.bundles.manifest_count IS 'Number of rows in bundle_files, kept by register functions so resolution can skip the manifest lookup.';
 COMMENT ON COLUMN liveupdate.bundles.deleted_at IS 'Soft-delete time; deleted bundles are never offered.';
 

@@ -11,6 +11,7 @@ mod manifest_size;
 mod plans;
 mod resolve;
 mod settings;
+mod signing;
 mod stats;
 mod validators;
 
@@ -33,6 +34,11 @@ extension_sql_file!("../sql/api.sql", name = "api", requires = ["schema"]);
 extension_sql_file!("../sql/events.sql", name = "events", requires = ["schema"]);
 extension_sql_file!("../sql/access.sql", name = "access", requires = ["events"]);
 extension_sql_file!("../sql/manage.sql", name = "manage", requires = ["access", "api"]);
+extension_sql_file!(
+    "../sql/signing.sql",
+    name = "signing",
+    requires = ["manage", signing::bundle_signature_valid, signing::decode_signing_key]
+);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 #[pg_guard]

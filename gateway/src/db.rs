@@ -28,10 +28,13 @@ pub enum DbError {
 }
 
 /// SQLSTATEs the extension raises for requests it refuses, as opposed to failures: class 22
-/// (bad input), 23 (constraints), 28000 (authentication), 42501 (rights), 55000 (state) and
-/// P0002 (not found).
+/// (bad input), 23 (constraints), 28000 (authentication), 42501 (rights), 55000 (state), P0002
+/// (not found) and its own LUxxx (signatures).
 fn is_refusal(code: &str) -> bool {
-    code.starts_with("22") || code.starts_with("23") || matches!(code, "28000" | "42501" | "55000" | "P0002")
+    code.starts_with("22")
+        || code.starts_with("23")
+        || code.starts_with("LU")
+        || matches!(code, "28000" | "42501" | "55000" | "P0002")
 }
 
 impl std::fmt::Display for DbError {

@@ -86,6 +86,14 @@ const ROUTES: &[RouteSpec] = &[
         methods: &[(Method::PUT, "api_set_device_channel"), (Method::DELETE, "api_remove_device_channel")],
     },
     RouteSpec {
+        pattern: &["apps", "{app_id}", "signing-keys"],
+        methods: &[(Method::GET, "api_list_signing_keys"), (Method::POST, "api_add_signing_key")],
+    },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "signing-keys", "{name}"],
+        methods: &[(Method::DELETE, "api_revoke_signing_key")],
+    },
+    RouteSpec {
         pattern: &["keys"],
         methods: &[(Method::GET, "api_list_keys"), (Method::POST, "api_create_key")],
     },
@@ -111,6 +119,7 @@ impl Call {
             | "api_create_channel"
             | "api_register_bundle"
             | "api_create_key"
+            | "api_add_signing_key"
             | UPLOAD_OPERATION => StatusCode::CREATED,
             _ => StatusCode::OK,
         }
@@ -216,6 +225,8 @@ pub fn refusal_status(sqlstate: &str) -> (StatusCode, &'static str) {
         "P0002" => (StatusCode::NOT_FOUND, "not_found"),
         "23505" => (StatusCode::CONFLICT, "conflict"),
         "55000" => (StatusCode::CONFLICT, "invalid_state"),
+        "LU001" => (StatusCode::FORBIDDEN, "signature_required"),
+        "LU002" => (StatusCode::FORBIDDEN, "invalid_signature"),
         _ => (StatusCode::BAD_REQUEST, "invalid_request"),
     }
 }

@@ -172,3 +172,77 @@ fn exit_codes_and_configuration() {
     assert!(from_file.status.success(), "{}", String::from_utf8_lossy(&from_file.stderr));
     assert!(String::from_utf8_lossy(&from_file.stdout).contains(APP));
 }
+
+#[test]
+fn signed_publishing_refuses_unsigned_and_wrongly_signed_bundles() {
+    let s = setup("cli_signing");
+    s.ok(&["app", "create", APP]);
+    s.ok(&["app", "create", "com.acme.other"]);
+    let key_path = |name: &str| s.work.join(name).to_str().unwrap().to_owned();
+    let public =
+        |output: String| output.lines().find_map(|l| l.strip_prefix("public key: ")).unwrap().to_owned();
+    let release = public(s.ok(&["key", "generate", "--out", &key_path("release.pem")]));
+    let stranger = public(s.ok(&["key", "generate", "--out", &key_path("stranger.pem")]));
+    let other_app = public(s.ok(&["key", "generate", "--out", &key_path("other.pem")]));
+    assert_ne!(release, stranger);
+    let mode = std::fs::metadata(key_path("release.pem")).unwrap();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
+    s.ok(&["app", "signing-key", "add", APP, "release", &release]);
+    s.ok(&["app", "signing-key", "add", "com.acme.other", "other", &other_app]);
+    s.ok(&["app", "set", APP, "--require-signature", "true"]);
+    let build = s.build("dist", &[("index.html", "<!doctype html>")]);
+
+    let refused = |args: &[&str], code: &str| {
+        let output = s.cli(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(stderr.contains(code), "{args:?}: {stderr}");
+    };
+    refused(&["bundle", "upload", APP, "1.0.1", &build], "signature_required");
+    let stranger_key = key_path("stranger.pem");
+    refused(
+        &["bundle", "upload", APP, "1.0.1", &build, "--sign", &stranger_key, "--signer", "release"],
+        "invalid_signature",
+    );
+    let other_key = key_path("other.pem");
+    refused(
+        &["bundle", "upload", APP, "1.0.1", &build, "--sign", &other_key, "--signer", "other"],
+        "invalid_signature",
+    );
+
+    let release_key = key_path("release.pem");
+    let signed =
+        s.json(&["bundle", "upload", APP, "1.0.1", &build, "--sign", &release_key, "--signer", "release"]);
+    assert_eq!(signed["signed_by"], "release");
+    assert!(signed["signature"].as_str().is_some_and(|sig| sig.len() == 88));
+    let listed = s.json(&["bundle", "list", APP]);
+    assert_eq!(listed["bundles"][0]["signed_by"], "release");
+
+    // A write key cannot switch the requirement off; revoked keys stop working.
+    let org_write_key = {
+        let mut db = TestDb::reconnect(&s._db);
+        let org: i64 = db
+            .client
+            .query_one("SELECT organization_id FROM liveupdate.apps WHERE app_id = $1", &[&APP])
+            .unwrap()
+            .get(0);
+        db.client
+            .query_one("SELECT key FROM liveupdate.create_api_key($1, 'w', 'write')", &[&org])
+            .unwrap()
+            .get::<_, String>(0)
+    };
+    let switch_off = s.cli(&["--api-key", &org_write_key, "app", "set", APP, "--require-signature", "false"]);
+    assert_eq!(switch_off.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&switch_off.stderr).contains("forbidden"));
+    s.ok(&["app", "signing-key", "revoke", APP, "release"]);
+    refused(
+        &["bundle", "upload", APP, "1.0.2", &build, "--sign", &release_key, "--signer", "release"],
+        "invalid_signature",
+    );
+
+    let mut db = TestDb::reconnect(&s._db);
+    assert_eq!(db.count("SELECT count(*) FROM liveupdate.bundles"), 1, "only the well-signed bundle");
+    let objects = std::fs::read_dir(s.gw.storage_root.join("files")).unwrap().count()
+        + std::fs::read_dir(s.gw.storage_root.join("zips")).unwrap().count();
+    assert_eq!(objects, 2, "index.html and the zip of the registered bundle; refused uploads left nothing");
+}

@@ -8,6 +8,7 @@
 
 mod archive;
 mod client;
+mod keys;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +55,19 @@ enum Command {
     /// Devices
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Signing keys on this machine
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Generate an ed25519 signing key: the private key (PKCS#8 PEM, mode 0600) goes to --out,
+    /// the public key (base64) is printed, ready for `app signing-key add`
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -66,6 +80,28 @@ enum AppCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Change an app's settings
+    Set {
+        app_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Accept only bundles signed by one of the app's signing keys (admin rights)
+        #[arg(long)]
+        require_signature: Option<bool>,
+    },
+    /// Signing keys allowed to sign the app's bundles
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum SigningKeyCommand {
+    /// Register a public key (base64, from `key generate`) under a name
+    Add { app_id: String, name: String, public_key: String },
+    /// List the app's signing keys
+    List { app_id: String },
+    /// Stop accepting a key
+    Revoke { app_id: String, name: String },
 }
 
 /// Channel flags; unset ones are left as they are (or at their defaults on create).
@@ -163,6 +199,12 @@ enum BundleCommand {
         /// Send the archive as is instead of zstd-compressed
         #[arg(long)]
         no_zstd: bool,
+        /// Sign with this ed25519 private key (PKCS#8 PEM, from `key generate`)
+        #[arg(long, requires = "signer")]
+        sign: Option<PathBuf>,
+        /// The name the app knows the signing key by
+        #[arg(long, requires = "sign")]
+        signer: Option<String>,
     },
     /// List an app's bundles, newest first
     List {
@@ -253,6 +295,14 @@ fn config_file(explicit: Option<&PathBuf>) -> Result<Option<Value>, CliError> {
 }
 
 async fn run(cli: Cli) -> Result<Answer, CliError> {
+    if let Command::Key(KeyCommand::Generate { out }) = &cli.command {
+        let public_key = keys::generate(out)?;
+        let json = json!({"public_key": public_key, "private_key_file": out});
+        return Ok(Answer {
+            json,
+            text: format!("private key written to {}\npublic key: {public_key}", out.display()),
+        });
+    }
     let client = connect(&cli)?;
     let quiet = cli.json;
     match cli.command {
@@ -270,6 +320,44 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             let text = format!("created app {}", field(&json, "app_id"));
             Ok(Answer { json, text })
         }
+        Command::App(AppCommand::Set { app_id, name, require_signature }) => {
+            let mut body = Map::new();
+            body.extend(name.map(|name| ("name".to_owned(), Value::from(name))));
+            body.extend(
+                require_signature.map(|required| ("require_signature".to_owned(), Value::from(required))),
+            );
+            let json = client
+                .call(Method::PATCH, &format!("apps/{}", segment(&app_id)), &[], Some(Value::Object(body)))
+                .await?;
+            let text = format!(
+                "app {} (signed bundles required: {})",
+                field(&json, "app_id"),
+                json["require_signature"]
+            );
+            Ok(Answer { json, text })
+        }
+        Command::App(AppCommand::SigningKey(SigningKeyCommand::Add { app_id, name, public_key })) => {
+            let path = format!("apps/{}/signing-keys", segment(&app_id));
+            let body = json!({"name": name, "public_key": public_key});
+            let json = client.call(Method::POST, &path, &[], Some(body)).await?;
+            Ok(Answer { json, text: format!("signing key {name} added to {app_id}") })
+        }
+        Command::App(AppCommand::SigningKey(SigningKeyCommand::List { app_id })) => {
+            let json = client
+                .call(Method::GET, &format!("apps/{}/signing-keys", segment(&app_id)), &[], None)
+                .await?;
+            let text = rows(&json["signing_keys"], |key| {
+                let revoked = if key["revoked_at"].is_null() { "" } else { "  (revoked)" };
+                format!("{}  {}{revoked}", field(key, "name"), field(key, "public_key"))
+            });
+            Ok(Answer { json, text })
+        }
+        Command::App(AppCommand::SigningKey(SigningKeyCommand::Revoke { app_id, name })) => {
+            let path = format!("apps/{}/signing-keys/{}", segment(&app_id), segment(&name));
+            let json = client.call(Method::DELETE, &path, &[], None).await?;
+            Ok(Answer { json, text: format!("signing key {name} revoked") })
+        }
+        Command::Key(_) => unreachable!("handled before connecting"),
         Command::Channel(ChannelCommand::List { app_id }) => {
             let json =
                 client.call(Method::GET, &format!("apps/{}/channels", segment(&app_id)), &[], None).await?;
@@ -302,8 +390,14 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             link,
             min_update_version,
             no_zstd,
+            sign,
+            signer,
         }) => {
             let (zip, _zip_temp, checksum) = archive::zip_of(&source)?;
+            let signature = match &sign {
+                Some(key_file) => Some(keys::sign(key_file, &app_id, &version, &checksum)?),
+                None => None,
+            };
             let compressed = if no_zstd { None } else { Some(archive::zstd_of(&zip)?) };
             let body = compressed.as_ref().map_or(zip.as_path(), |temp| temp.0.as_path());
             let query: Vec<(&str, String)> = [
@@ -311,6 +405,8 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
                 ("comment", comment),
                 ("link", link),
                 ("min_update_version", min_update_version),
+                ("signature", signature),
+                ("signer", signer),
             ]
             .into_iter()
             .filter_map(|(name, value)| value.map(|value| (name, value)))

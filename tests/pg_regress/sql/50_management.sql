@@ -140,6 +140,8 @@ SELECT (SELECT count(*) FROM liveupdate.apps WHERE app_id LIKE 'com.m%') AS apps
 -- manifests, overrides, events, failures and counters.
 SELECT liveupdate.register_bundle(app, '1.2.0', manifest => '[{"file_name": "index.html", "file_hash": "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb", "download_url": "https://cdn.example.com/f/index.html", "file_size": 1}]') > 0 AS manifest_bundle
 FROM unnest(ARRAY['com.ma.one', 'com.mb.one']) AS app;
+SELECT liveupdate.add_signing_key(app, 'release', 'Ps5Yhk8jh+oiYqeaFDg732l2UgwRcrAlUsxStjgBlzc=')
+FROM unnest(ARRAY['com.ma.one', 'com.mb.one']) AS app;
 SELECT liveupdate.set_device_override(app, device, 'beta')
 FROM (VALUES ('com.ma.one', '00000000-0000-4000-8000-00000000000a'), ('com.mb.one', '00000000-0000-4000-8000-00000000000c')) AS d(app, device);
 SELECT liveupdate.record_stats(jsonb_build_array(
@@ -161,6 +163,7 @@ CREATE FUNCTION pg_temp.visible_rows() RETURNS TABLE (relation text, visible big
     UNION ALL SELECT 'channels', count(*) FROM liveupdate.channels WHERE app_id IN (SELECT id FROM matrix_apps)
     UNION ALL SELECT 'bundles', count(*) FROM liveupdate.bundles WHERE app_id IN (SELECT id FROM matrix_apps)
     UNION ALL SELECT 'bundle_files', count(*) FROM liveupdate.bundle_files f JOIN liveupdate.bundles b ON b.id = f.bundle_id WHERE b.app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'signing_keys', count(*) FROM liveupdate.signing_keys WHERE app_id IN (SELECT id FROM matrix_apps)
     UNION ALL SELECT 'device_overrides', count(*) FROM liveupdate.device_overrides WHERE app_id IN (SELECT id FROM matrix_apps)
     UNION ALL SELECT 'devices', count(*) FROM liveupdate.devices WHERE app_id IN (SELECT id FROM matrix_apps)
     UNION ALL SELECT 'device_events', count(*) FROM liveupdate.device_events WHERE app_id IN (SELECT id FROM matrix_apps)
