@@ -460,7 +460,8 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    fields jsonb := liveupdate._input(input, '{app_id, version, channel, min_update_version, link, comment, signature, signer}');
+    fields jsonb := liveupdate._input(input,
+        '{app_id, version, channel, min_update_version, link, comment, signature, signer, session_key, checksum, key_id}');
     app_pk bigint := liveupdate._app_pk(liveupdate._required_text(fields, 'app_id'));
     version text := liveupdate._required_text(fields, 'version');
     min_update_version text := liveupdate._text_field(fields, 'min_update_version');
@@ -482,6 +483,18 @@ BEGIN
         PERFORM liveupdate._require_app_rank(app_pk, 3);
         PERFORM liveupdate._channel_pk(app_pk, liveupdate._text_field(fields, 'channel'));
     END IF;
+    -- An encrypted upload brings what the server cannot compute: the RSA-encrypted checksum.
+    IF fields ? 'session_key' AND NOT (liveupdate._is_session_key(liveupdate._text_field(fields, 'session_key'))
+            AND liveupdate._text_field(fields, 'session_key') <> ''
+            AND liveupdate._is_bundle_checksum(coalesce(liveupdate._text_field(fields, 'checksum'), ''))
+            AND liveupdate._text_field(fields, 'checksum') !~ '^[0-9a-f]{64}$'
+            AND length(liveupdate._text_field(fields, 'checksum')) > 64) THEN
+        RAISE EXCEPTION 'an encrypted upload needs session_key "<iv>:<key>" and its RSA-encrypted checksum'
+            USING ERRCODE = '22023';
+    END IF;
+    IF NOT fields ? 'session_key' AND fields ? 'checksum' THEN
+        RAISE EXCEPTION 'the checksum of a plain upload is computed by the server' USING ERRCODE = '22023';
+    END IF;
     -- The signature itself can only be checked once the checksum is known; its absence now.
     IF NOT fields ? 'signature' AND (SELECT a.require_signature FROM liveupdate.apps AS a WHERE a.id = app_pk) THEN
         RAISE EXCEPTION 'app "%" requires signed bundles: sign with one of its keys', fields ->> 'app_id' USING ERRCODE = 'LU001';
@@ -498,12 +511,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fields jsonb := liveupdate._input(input,
-        '{app_id, version, storage_key, checksum, min_update_version, link, comment, manifest, channel, signature, signer}');
+        '{app_id, version, storage_key, checksum, min_update_version, link, comment, manifest, channel, signature, signer, session_key, key_id}');
     app_id text := liveupdate._required_text(fields, 'app_id');
     version text := liveupdate._required_text(fields, 'version');
 BEGIN
     PERFORM liveupdate.register_bundle(app_id, version,
         checksum => coalesce(liveupdate._text_field(fields, 'checksum'), ''),
+        session_key => coalesce(liveupdate._text_field(fields, 'session_key'), ''),
+        key_id => liveupdate._text_field(fields, 'key_id'),
         min_update_version => liveupdate._text_field(fields, 'min_update_version'),
         link => liveupdate._text_field(fields, 'link'),
         comment => liveupdate._text_field(fields, 'comment'),

@@ -83,7 +83,8 @@ BEGIN
     END IF;
     SELECT k.public_key INTO key_bytes FROM liveupdate.signing_keys AS k
     WHERE k.app_id = app_pk AND k.name = signer AND k.revoked_at IS NULL;
-    IF key_bytes IS NULL OR signature IS NULL OR checksum !~ '^[0-9a-f]{64}$'
+    -- Encrypted bundles sign their RSA-encrypted checksum: the checksum as registered.
+    IF key_bytes IS NULL OR signature IS NULL OR coalesce(checksum, '') = ''
        OR NOT liveupdate._bundle_signature_valid(key_bytes, app.app_id, version, checksum, signature) THEN
         RAISE EXCEPTION 'the signature does not verify with a live signing key of app "%" named "%"', app.app_id, signer
             USING ERRCODE = 'LU002';

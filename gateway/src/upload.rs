@@ -61,44 +61,34 @@ impl From<ArchiveError> for UploadError {
     }
 }
 
-/// A file of the bundle, unpacked and hashed, ready to store.
-struct UnpackedFile {
-    /// Path inside the bundle.
-    path: String,
-    sha256: String,
-    size: u64,
+/// One object of the bundle: stored under `storage_key`, listed in the manifest.
+struct StoredFile {
+    /// The manifest's `file_name`: the path in the bundle, with `.br` when the object is brotli
+    /// (the plugin decodes it, protocol.md §4.2).
+    file_name: String,
+    /// The manifest's `file_hash`: SHA-256 of the original bytes, or its RSA-encrypted form.
+    file_hash: String,
+    storage_key: String,
     local: PathBuf,
-    /// The brotli variant, when it pays.
-    brotli: Option<(PathBuf, u64)>,
+    size: u64,
 }
 
-impl UnpackedFile {
-    fn storage_key(&self) -> String {
-        match self.brotli {
-            Some(_) => format!("files/{}.br", self.sha256),
-            None => format!("files/{}", self.sha256),
-        }
-    }
-
-    fn stored_path(&self) -> &Path {
-        self.brotli.as_ref().map_or(&self.local, |(path, _)| path)
-    }
-
-    /// The manifest entry: `.br` names a brotli object, which the plugin decodes (protocol.md §4.2).
+impl StoredFile {
     fn manifest_entry(&self) -> Value {
-        let (name, size) = match &self.brotli {
-            Some((_, size)) => (format!("{}.br", self.path), *size),
-            None => (self.path.clone(), self.size),
-        };
-        json!({"file_name": name, "file_hash": self.sha256, "file_size": size, "storage_key": self.storage_key()})
+        json!({"file_name": self.file_name, "file_hash": self.file_hash, "file_size": self.size,
+               "storage_key": self.storage_key})
     }
 }
 
 /// What the archive became.
 struct Unpacked {
-    checksum: String,
+    /// The zip devices download, and its content address.
     archive: PathBuf,
-    files: Vec<UnpackedFile>,
+    zip_key: String,
+    /// The checksum to register when the server computed it (plain bundles); encrypted bundles
+    /// bring theirs, RSA-encrypted, from the uploader.
+    checksum: Option<String>,
+    files: Vec<StoredFile>,
 }
 
 /// A scratch directory removed with everything in it when dropped, whatever happened.
@@ -148,9 +138,12 @@ pub async fn receive(
     let bounds = Bounds { max_total_bytes: state.config.max_upload_bytes, ..Bounds::default() };
     let max_archive = state.config.max_upload_bytes;
     let work = scratch.0.clone();
-    let unpacked = tokio::task::spawn_blocking(move || unpack(&work, &body_path, zstd, max_archive, bounds))
-        .await
-        .map_err(|e| UploadError::internal("unpack task", e))??;
+    // An encrypted bundle brings its session key (and its RSA-encrypted checksum).
+    let encrypted = fields.contains_key("session_key");
+    let unpacked =
+        tokio::task::spawn_blocking(move || unpack(&work, &body_path, zstd, encrypted, max_archive, bounds))
+            .await
+            .map_err(|e| UploadError::internal("unpack task", e))??;
 
     let mut created = Vec::new();
     let result = store_and_register(state, key_hash, &fields, &unpacked, &mut created).await;
@@ -219,52 +212,74 @@ async fn receive_body(state: &State, request: Request<Incoming>, path: &Path) ->
     Ok(())
 }
 
-/// Decodes (zstd), hashes and unpacks the archive into `dir`. Blocking: run off the runtime.
+/// Decodes (zstd), hashes and unpacks the archive into `dir`: a plain zip, or with `encrypted`
+/// the CLI's transport archive of ciphertexts. Blocking: run off the runtime.
 fn unpack(
     dir: &Path,
     body: &Path,
     zstd: bool,
+    encrypted: bool,
     max_archive: u64,
     bounds: Bounds,
 ) -> Result<Unpacked, UploadError> {
-    let io = |what: &'static str| move |e: std::io::Error| UploadError::internal(what, e);
     let archive_path = dir.join("archive.zip");
-    let checksum = if zstd {
-        let mut decoder = zstd::stream::read::Decoder::new(File::open(body).map_err(io("open body"))?)
-            .map_err(io("zstd decoder"))?
-            .take(max_archive + 1);
-        let mut out =
-            HashingWriter::new(BufWriter::new(File::create(&archive_path).map_err(io("archive file"))?));
-        let copied = std::io::copy(&mut decoder, &mut out).map_err(|e| {
-            UploadError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_encoding",
-                format!("the zstd body does not decode: {e}"),
-            )
-        })?;
-        if copied > max_archive {
-            return Err(UploadError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "archive_too_large",
-                format!("the archive is over {max_archive} bytes"),
-            ));
-        }
-        out.finish().map_err(io("archive flush"))?.0
+    let sha256 = decode_body(body, &archive_path, zstd, max_archive)?;
+    if encrypted {
+        unpack_encrypted(dir, &archive_path, bounds)
     } else {
-        std::fs::rename(body, &archive_path).map_err(io("archive rename"))?;
-        let mut reader = BufReader::new(File::open(&archive_path).map_err(io("open archive"))?);
+        unpack_plain(dir, archive_path, &sha256, bounds)
+    }
+}
+
+fn io(what: &'static str) -> impl Fn(std::io::Error) -> UploadError {
+    move |e| UploadError::internal(what, e)
+}
+
+/// Moves (or zstd-decodes) the body to `archive_path` and answers its SHA-256.
+fn decode_body(
+    body: &Path,
+    archive_path: &Path,
+    zstd: bool,
+    max_archive: u64,
+) -> Result<String, UploadError> {
+    if !zstd {
+        std::fs::rename(body, archive_path).map_err(io("archive rename"))?;
+        let mut reader = BufReader::new(File::open(archive_path).map_err(io("open archive"))?);
         let mut hashing = HashingWriter::new(std::io::sink());
         std::io::copy(&mut reader, &mut hashing).map_err(io("hash archive"))?;
-        hashing.finish().map_err(io("hash archive"))?.0
-    };
+        return Ok(hashing.finish().map_err(io("hash archive"))?.0);
+    }
+    let mut decoder = zstd::stream::read::Decoder::new(File::open(body).map_err(io("open body"))?)
+        .map_err(io("zstd decoder"))?
+        .take(max_archive + 1);
+    let mut out = HashingWriter::new(BufWriter::new(File::create(archive_path).map_err(io("archive file"))?));
+    let copied = std::io::copy(&mut decoder, &mut out).map_err(|e| {
+        UploadError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+            format!("the zstd body does not decode: {e}"),
+        )
+    })?;
+    if copied > max_archive {
+        return Err(UploadError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "archive_too_large",
+            format!("the archive is over {max_archive} bytes"),
+        ));
+    }
+    Ok(out.finish().map_err(io("archive flush"))?.0)
+}
 
-    let file = File::open(&archive_path).map_err(io("open archive"))?;
-    let mut zip = zip::ZipArchive::new(BufReader::new(file))
-        .map_err(|e| UploadError::from(ArchiveError::NotAZip(e.to_string())))?;
+type Zip = zip::ZipArchive<BufReader<File>>;
+
+/// An opened zip and its entries' headers.
+fn open_zip(path: &Path) -> Result<(Zip, Vec<EntryHeader>), UploadError> {
+    let not_a_zip = |e: zip::result::ZipError| UploadError::from(ArchiveError::NotAZip(e.to_string()));
+    let file = File::open(path).map_err(io("open archive"))?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(not_a_zip)?;
     let mut headers = Vec::with_capacity(zip.len());
     for index in 0..zip.len() {
-        let entry =
-            zip.by_index_raw(index).map_err(|e| UploadError::from(ArchiveError::NotAZip(e.to_string())))?;
+        let entry = zip.by_index_raw(index).map_err(not_a_zip)?;
         headers.push(EntryHeader {
             name: entry.name().to_owned(),
             is_dir: entry.is_dir(),
@@ -273,29 +288,105 @@ fn unpack(
             size: entry.size(),
         });
     }
+    Ok((zip, headers))
+}
+
+/// Inflates entry `index` to `target`, answering (SHA-256, size). Never trusts the declared size:
+/// inflates at most one byte more than it, then compares.
+fn extract(
+    zip: &mut Zip,
+    headers: &[EntryHeader],
+    index: usize,
+    target: &Path,
+) -> Result<(String, u64), UploadError> {
+    let corrupt = || UploadError::from(ArchiveError::CorruptEntry(headers[index].name.clone()));
+    let mut entry = zip.by_index(index).map_err(|_| corrupt())?;
+    let mut out = HashingWriter::new(BufWriter::new(File::create(target).map_err(io("unpacked file"))?));
+    let declared = headers[index].size;
+    let copied = std::io::copy(&mut (&mut entry).take(declared + 1), &mut out).map_err(|_| corrupt())?;
+    if copied != declared {
+        return Err(corrupt());
+    }
+    out.finish().map_err(io("unpacked flush"))
+}
+
+/// A plain zip: checked as the plugin unpacks it; each file stored by its SHA-256, brotli where
+/// it pays.
+fn unpack_plain(dir: &Path, archive: PathBuf, sha256: &str, bounds: Bounds) -> Result<Unpacked, UploadError> {
+    let (mut zip, headers) = open_zip(&archive)?;
     let plan = archive::plan(&headers, bounds)?;
     let mut files = Vec::with_capacity(plan.len());
     for (number, (index, path)) in plan.into_iter().enumerate() {
-        let corrupt = || UploadError::from(ArchiveError::CorruptEntry(headers[index].name.clone()));
-        let mut entry = zip.by_index(index).map_err(|_| corrupt())?;
         let local = dir.join(format!("f{number}"));
-        let mut out = HashingWriter::new(BufWriter::new(File::create(&local).map_err(io("unpacked file"))?));
-        // Never trust the declared size: inflate at most one byte more than it, then compare.
-        let declared = headers[index].size;
-        let copied = std::io::copy(&mut (&mut entry).take(declared + 1), &mut out).map_err(|_| corrupt())?;
-        if copied != declared {
-            return Err(corrupt());
-        }
-        let (sha256, size) = out.finish().map_err(io("unpacked flush"))?;
-        let brotli =
-            brotli_variant(&local, size, &dir.join(format!("f{number}.br"))).map_err(io("brotli"))?;
-        files.push(UnpackedFile { path, sha256, size, local, brotli });
+        let (file_hash, size) = extract(&mut zip, &headers, index, &local)?;
+        let brotli_path = dir.join(format!("f{number}.br"));
+        files.push(match brotli_variant(&local, size, &brotli_path).map_err(io("brotli"))? {
+            Some(brotli_size) => StoredFile {
+                file_name: format!("{path}.br"),
+                storage_key: format!("files/{file_hash}.br"),
+                file_hash,
+                local: brotli_path,
+                size: brotli_size,
+            },
+            None => StoredFile {
+                file_name: path,
+                storage_key: format!("files/{file_hash}"),
+                file_hash,
+                local,
+                size,
+            },
+        });
     }
-    Ok(Unpacked { checksum, archive: archive_path, files })
+    Ok(Unpacked { zip_key: format!("zips/{sha256}.zip"), checksum: Some(sha256.to_owned()), archive, files })
+}
+
+/// The CLI's transport archive of an encrypted bundle (protocol.md §8): `bundle.zip` (the
+/// AES-encrypted zip), `manifest.json` (`[{file_name, file_hash}]`, hashes RSA-encrypted) and
+/// `files/<file_name>` (each file, brotli'd where it paid, then encrypted). Every object is stored
+/// by the SHA-256 of its ciphertext; nothing else may be in the archive.
+fn unpack_encrypted(dir: &Path, transport: &Path, bounds: Bounds) -> Result<Unpacked, UploadError> {
+    let invalid = |why: String| UploadError::from(ArchiveError::NotAZip(why));
+    let (mut zip, headers) = open_zip(transport)?;
+    let plan = archive::plan_transport(&headers, bounds)?;
+    let position = |name: &str| plan.iter().find(|(_, path)| path == name).map(|(index, _)| *index);
+    let manifest_index = position("manifest.json").ok_or_else(|| invalid("no manifest.json".into()))?;
+    let zip_index = position("bundle.zip").ok_or_else(|| invalid("no bundle.zip".into()))?;
+    if headers[manifest_index].size > 16 * 1024 * 1024 {
+        return Err(invalid("manifest.json is over 16 MiB".into()));
+    }
+    let manifest_path = dir.join("manifest.json");
+    extract(&mut zip, &headers, manifest_index, &manifest_path)?;
+    let manifest: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(&manifest_path).map_err(io("manifest"))?)
+            .map_err(|e| invalid(format!("manifest.json is not a JSON array: {e}")))?;
+    let archive = dir.join("bundle.zip");
+    let (zip_sha256, _) = extract(&mut zip, &headers, zip_index, &archive)?;
+    if plan.len() != manifest.len() + 2 {
+        return Err(invalid("the archive holds files the manifest does not list".into()));
+    }
+    let mut files = Vec::with_capacity(manifest.len());
+    for (number, entry) in manifest.iter().enumerate() {
+        let text = |key: &str| entry.get(key).and_then(Value::as_str).map(str::to_owned);
+        let (Some(file_name), Some(file_hash)) = (text("file_name"), text("file_hash")) else {
+            return Err(invalid(format!("manifest entry {number} needs file_name and file_hash")));
+        };
+        let index = position(&format!("files/{file_name}"))
+            .ok_or_else(|| invalid(format!("manifest entry {file_name:?} has no files/{file_name}")))?;
+        let local = dir.join(format!("e{number}"));
+        let (object_sha256, size) = extract(&mut zip, &headers, index, &local)?;
+        files.push(StoredFile {
+            file_name,
+            file_hash,
+            storage_key: format!("files/{object_sha256}"),
+            local,
+            size,
+        });
+    }
+    Ok(Unpacked { archive, zip_key: format!("zips/{zip_sha256}.zip"), checksum: None, files })
 }
 
 /// Compresses `source` to `target` with brotli; keeps it only when it saves enough.
-fn brotli_variant(source: &Path, size: u64, target: &Path) -> std::io::Result<Option<(PathBuf, u64)>> {
+fn brotli_variant(source: &Path, size: u64, target: &Path) -> std::io::Result<Option<u64>> {
     if size < BROTLI_MIN_SIZE {
         return Ok(None);
     }
@@ -309,7 +400,7 @@ fn brotli_variant(source: &Path, size: u64, target: &Path) -> std::io::Result<Op
     }
     let compressed = std::fs::metadata(target)?.len();
     if compressed + BROTLI_MIN_SAVING < size {
-        Ok(Some((target.to_owned(), compressed)))
+        Ok(Some(compressed))
     } else {
         std::fs::remove_file(target)?;
         Ok(None)
@@ -324,20 +415,21 @@ async fn store_and_register(
     unpacked: &Unpacked,
     created: &mut Vec<String>,
 ) -> Result<Value, UploadError> {
-    let zip_key = format!("zips/{}.zip", unpacked.checksum);
-    let mut objects: Vec<(String, &Path)> = vec![(zip_key.clone(), unpacked.archive.as_path())];
-    objects.extend(unpacked.files.iter().map(|file| (file.storage_key(), file.stored_path())));
+    let mut objects: Vec<(&str, &Path)> = vec![(&unpacked.zip_key, unpacked.archive.as_path())];
+    objects.extend(unpacked.files.iter().map(|file| (file.storage_key.as_str(), file.local.as_path())));
     for (key, path) in &objects {
         let stored = state.storage.stat(key).await.map_err(|e| UploadError::internal("storage stat", e))?;
-        if stored.is_none() && !created.contains(key) {
+        if stored.is_none() && !created.iter().any(|done| done == key) {
             state.storage.put_file(key, path).await.map_err(|e| UploadError::internal("storage write", e))?;
-            created.push(key.clone());
+            created.push((*key).to_owned());
         }
     }
     let mut input = fields.clone();
-    input.insert("storage_key".into(), Value::String(zip_key));
-    input.insert("checksum".into(), Value::String(unpacked.checksum.clone()));
-    input.insert("manifest".into(), unpacked.files.iter().map(UnpackedFile::manifest_entry).collect());
+    input.insert("storage_key".into(), Value::String(unpacked.zip_key.clone()));
+    if let Some(checksum) = &unpacked.checksum {
+        input.insert("checksum".into(), Value::String(checksum.clone()));
+    }
+    input.insert("manifest".into(), unpacked.files.iter().map(StoredFile::manifest_entry).collect());
     state.db.management_call(key_hash, "api_register_upload", &Value::Object(input)).await.map_err(refused)
 }
 

@@ -246,3 +246,55 @@ fn signed_publishing_refuses_unsigned_and_wrongly_signed_bundles() {
         + std::fs::read_dir(s.gw.storage_root.join("zips")).unwrap().count();
     assert_eq!(objects, 2, "index.html and the zip of the registered bundle; refused uploads left nothing");
 }
+
+#[test]
+fn encrypted_bundles_decrypt_with_the_public_key_on_the_device() {
+    let s = setup("cli_encryption");
+    s.ok(&["app", "create", APP]);
+    s.ok(&["channel", "create", APP, "production", "--public", "true"]);
+    let key_file = s.work.join("app-rsa.pem");
+    let generated = s.json(&["key", "generate", "--rsa", "--out", key_file.to_str().unwrap()]);
+    let public_pem = std::fs::read_to_string(s.work.join("app-rsa.pub")).unwrap();
+    assert!(public_pem.starts_with("-----BEGIN RSA PUBLIC KEY-----"));
+    let key_id = generated["key_id"].as_str().unwrap().to_owned();
+    assert!(key_id.starts_with("MIIBCgKCAQEA") && key_id.len() == 20, "{key_id}");
+
+    let script = "export const big = 'x';\n".repeat(300);
+    let files = [("index.html", "<!doctype html><script src=app.js></script>"), ("app.js", script.as_str())];
+    let build = s.build("dist", &files);
+    let uploaded = s.json(&[
+        "bundle",
+        "upload",
+        APP,
+        "1.0.1",
+        &build,
+        "--channel",
+        "production",
+        "--encrypt",
+        key_file.to_str().unwrap(),
+    ]);
+    assert_eq!(uploaded["encrypted"], true);
+    assert_eq!(uploaded["key_id"], key_id.as_str());
+    assert_eq!(uploaded["checksum"].as_str().map(str::len), Some(512));
+
+    // A device with the app's public key, on a current plugin: zip and manifest both verify.
+    let public = download::PluginPublicKey::from_pem(&public_pem);
+    let Outcome::Update { url, checksum, session_key, manifest, .. } =
+        Device::new(APP, "2f3e4d5c-6b7a-4891-8a7b-6c5d4e3f2a1b").plugin("8.51.14").outcome(s.gw.addr)
+    else {
+        panic!("no update")
+    };
+    let expected: download::Files =
+        files.iter().map(|(n, c)| (n.to_string(), c.as_bytes().to_vec())).collect();
+    assert_eq!(download::fetch_encrypted_zip(&url, &checksum, &session_key, &public).unwrap(), expected);
+    let manifest = manifest.unwrap();
+    assert!(manifest.iter().any(|e| e["file_name"] == "app.js.br"), "compressed before encryption");
+    assert_eq!(download::fetch_encrypted_manifest(&manifest, &session_key, &public).unwrap(), expected);
+
+    // Another key cannot read it: the session key does not decrypt to 16 bytes under it.
+    let other_file = s.work.join("other-rsa.pem");
+    s.ok(&["key", "generate", "--rsa", "--out", other_file.to_str().unwrap()]);
+    let other =
+        download::PluginPublicKey::from_pem(&std::fs::read_to_string(s.work.join("other-rsa.pub")).unwrap());
+    assert!(download::fetch_encrypted_zip(&url, &checksum, &session_key, &other).is_err());
+}

@@ -94,6 +94,24 @@ impl ArchiveError {
 /// Where each file entry lands once unpacked: `(index in the archive, path in the bundle)`, in
 /// archive order. Directories and ignored entries are left out.
 pub fn plan(entries: &[EntryHeader], bounds: Bounds) -> Result<Vec<(usize, String)>, ArchiveError> {
+    let kept = checked_files(entries, bounds)?;
+    let prefix = root_prefix(&kept)?;
+    // With a top-level folder, files outside it are not part of the bundle the plugin keeps.
+    let flattened = kept
+        .into_iter()
+        .filter_map(|(index, name)| name.strip_prefix(&prefix).map(|target| (index, target.to_owned())));
+    without_duplicates(flattened)
+}
+
+/// The files of an encrypted upload's transport archive (`bundle.zip` and `files/<path>`, built
+/// by the CLI from a plan like the one above): the same name rules and bounds, but no layout
+/// rule, as their contents are ciphertext.
+pub fn plan_transport(entries: &[EntryHeader], bounds: Bounds) -> Result<Vec<(usize, String)>, ArchiveError> {
+    without_duplicates(checked_files(entries, bounds)?.into_iter())
+}
+
+/// The file entries with safe names, within the bounds; directories and ignored entries dropped.
+fn checked_files(entries: &[EntryHeader], bounds: Bounds) -> Result<Vec<(usize, String)>, ArchiveError> {
     if entries.len() > bounds.max_entries {
         return Err(ArchiveError::TooManyEntries(bounds.max_entries));
     }
@@ -124,16 +142,19 @@ pub fn plan(entries: &[EntryHeader], bounds: Bounds) -> Result<Vec<(usize, Strin
         }
         kept.push((index, name.to_owned()));
     }
-    let prefix = root_prefix(&kept)?;
+    Ok(kept)
+}
+
+fn without_duplicates(
+    files: impl Iterator<Item = (usize, String)>,
+) -> Result<Vec<(usize, String)>, ArchiveError> {
     let mut seen = HashSet::new();
-    let mut planned = Vec::with_capacity(kept.len());
-    for (index, name) in kept {
-        // With a top-level folder, files outside it are not part of the bundle the plugin keeps.
-        let Some(target) = name.strip_prefix(&prefix) else { continue };
-        if !seen.insert(target.to_owned()) {
-            return Err(ArchiveError::DuplicatePath(target.to_owned()));
+    let mut planned = Vec::new();
+    for (index, target) in files {
+        if !seen.insert(target.clone()) {
+            return Err(ArchiveError::DuplicatePath(target));
         }
-        planned.push((index, target.to_owned()));
+        planned.push((index, target));
     }
     Ok(planned)
 }
@@ -198,6 +219,14 @@ mod tests {
         assert_eq!(targets(&[file("index.html"), link]).unwrap_err().code(), "symlink_in_archive");
         let twice = targets(&[file("index.html"), file("index.html")]).unwrap_err();
         assert_eq!(twice, ArchiveError::DuplicatePath("index.html".into()));
+    }
+
+    #[test]
+    fn transport_archives_keep_every_safe_file() {
+        let entries = [file("bundle.zip"), file("files/index.html"), file("files/js/app.js.br")];
+        let planned = plan_transport(&entries, Bounds::default()).unwrap();
+        assert_eq!(planned.len(), 3);
+        assert_eq!(plan_transport(&[file("../x")], Bounds::default()).unwrap_err().code(), "unsafe_path");
     }
 
     #[test]

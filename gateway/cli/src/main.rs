@@ -8,6 +8,7 @@
 
 mod archive;
 mod client;
+mod encrypt;
 mod keys;
 
 use std::path::PathBuf;
@@ -67,6 +68,9 @@ enum KeyCommand {
     Generate {
         #[arg(long)]
         out: PathBuf,
+        /// An RSA-2048 key for the plugin's encryption instead (public half in <out>.pub)
+        #[arg(long)]
+        rsa: bool,
     },
 }
 
@@ -205,6 +209,10 @@ enum BundleCommand {
         /// The name the app knows the signing key by
         #[arg(long, requires = "sign")]
         signer: Option<String>,
+        /// Encrypt for devices configured with this RSA private key's public half (PKCS#1 PEM,
+        /// from `key generate --rsa`); the server never sees the private key
+        #[arg(long)]
+        encrypt: Option<PathBuf>,
     },
     /// List an app's bundles, newest first
     List {
@@ -295,7 +303,17 @@ fn config_file(explicit: Option<&PathBuf>) -> Result<Option<Value>, CliError> {
 }
 
 async fn run(cli: Cli) -> Result<Answer, CliError> {
-    if let Command::Key(KeyCommand::Generate { out }) = &cli.command {
+    if let Command::Key(KeyCommand::Generate { out, rsa: true }) = &cli.command {
+        let (public_pem, key_id) = keys::generate_rsa(out)?;
+        let json = json!({"public_key": public_pem, "key_id": key_id, "private_key_file": out});
+        let text = format!(
+            "private key written to {} (keep it secret)\npublic key for the app's capacitor config (publicKey), also in {}:\n{public_pem}key_id: {key_id}",
+            out.display(),
+            out.with_extension("pub").display()
+        );
+        return Ok(Answer { json, text });
+    }
+    if let Command::Key(KeyCommand::Generate { out, .. }) = &cli.command {
         let public_key = keys::generate(out)?;
         let json = json!({"public_key": public_key, "private_key_file": out});
         return Ok(Answer {
@@ -392,14 +410,24 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             no_zstd,
             sign,
             signer,
+            encrypt,
         }) => {
-            let (zip, _zip_temp, checksum) = archive::zip_of(&source)?;
+            let (zip, _zip_temp, plain_checksum) = archive::zip_of(&source)?;
+            let encrypted = match &encrypt {
+                Some(key_file) => Some(encrypt::encrypt_bundle(&zip, &encrypt::read_private_key(key_file)?)?),
+                None => None,
+            };
+            // The checksum the server registers: computed by it for plain bundles, ours otherwise.
+            let checksum = encrypted.as_ref().map_or(plain_checksum, |e| e.checksum.clone());
             let signature = match &sign {
                 Some(key_file) => Some(keys::sign(key_file, &app_id, &version, &checksum)?),
                 None => None,
             };
-            let compressed = if no_zstd { None } else { Some(archive::zstd_of(&zip)?) };
-            let body = compressed.as_ref().map_or(zip.as_path(), |temp| temp.0.as_path());
+            let upload_source = encrypted.as_ref().map_or(zip.as_path(), |e| e.transport.0.as_path());
+            // Ciphertext does not compress: encrypted uploads go as they are.
+            let compressed =
+                if no_zstd || encrypted.is_some() { None } else { Some(archive::zstd_of(upload_source)?) };
+            let body = compressed.as_ref().map_or(upload_source, |temp| temp.0.as_path());
             let query: Vec<(&str, String)> = [
                 ("channel", channel),
                 ("comment", comment),
@@ -407,6 +435,9 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
                 ("min_update_version", min_update_version),
                 ("signature", signature),
                 ("signer", signer),
+                ("session_key", encrypted.as_ref().map(|e| e.session_key.clone())),
+                ("checksum", encrypted.as_ref().map(|e| e.checksum.clone())),
+                ("key_id", encrypted.as_ref().map(|e| e.key_id.clone())),
             ]
             .into_iter()
             .filter_map(|(name, value)| value.map(|value| (name, value)))
