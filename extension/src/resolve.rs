@@ -53,13 +53,13 @@ fn answer_request(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Valu
         Decision::Refuse(refusal) => refusal.to_json(),
         Decision::RevertToBuiltin => resolve::revert_to_builtin_body(),
         Decision::Offer(bundle) => {
-            let public_url = settings::public_url();
+            let files_url = settings::files_base_url();
             let manifest = if resolve::wants_manifest(req, bundle) {
-                Some(load_manifest(client, found.bundle_pk, &public_url)?)
+                Some(load_manifest(client, found.bundle_pk, &files_url)?)
             } else {
                 None
             };
-            resolve::offer_body(req, bundle, &public_url, manifest, found.expose_metadata)
+            resolve::offer_body(req, bundle, &files_url, manifest, found.expose_metadata)
                 .unwrap_or_else(|refusal| refusal.to_json())
         }
     })
@@ -151,7 +151,7 @@ fn read_bundle(row: &SpiTupleTable<'_>) -> SpiResult<BundleFacts> {
     })
 }
 
-fn load_manifest(client: &SpiClient<'_>, bundle_pk: i64, public_url: &str) -> SpiResult<Vec<ManifestEntry>> {
+fn load_manifest(client: &SpiClient<'_>, bundle_pk: i64, files_url: &str) -> SpiResult<Vec<ManifestEntry>> {
     with_plan(
         client,
         "manifest",
@@ -163,7 +163,7 @@ fn load_manifest(client: &SpiClient<'_>, bundle_pk: i64, public_url: &str) -> Sp
                 let storage_key = row.get::<String>(4)?;
                 let download_url = match row.get::<String>(3)? {
                     Some(url) => url,
-                    None => resolve::storage_url(public_url, &storage_key.unwrap_or_default()),
+                    None => resolve::storage_url(files_url, &storage_key.unwrap_or_default()),
                 };
                 entries.push(ManifestEntry {
                     file_name: row.get::<String>(1)?.unwrap_or_default(),

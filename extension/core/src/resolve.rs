@@ -128,9 +128,10 @@ pub struct ManifestEntry {
     pub download_url: String,
 }
 
-/// Where objects in storage are downloaded from: `<base>/files/<storage key>`.
-pub fn storage_url(public_base_url: &str, storage_key: &str) -> String {
-    format!("{}/files/{}", public_base_url.trim_end_matches('/'), storage_key)
+/// Where objects in storage are downloaded from: `<files base URL>/<storage key>`; the base is
+/// the gateway's `<public_url>/files` or a CDN in front of it or of the bucket.
+pub fn storage_url(files_base_url: &str, storage_key: &str) -> String {
+    format!("{}/{}", files_base_url.trim_end_matches('/'), storage_key)
 }
 
 /// True for absolute `http://` or `https://` URLs with a host and no whitespace.
@@ -147,21 +148,21 @@ pub fn is_http_url(url: &str) -> bool {
 pub fn offer_body(
     req: &UpdateRequest,
     bundle: &BundleFacts,
-    public_base_url: &str,
+    files_base_url: &str,
     manifest: Option<Vec<ManifestEntry>>,
     expose_metadata: bool,
 ) -> Result<Value, Refusal> {
     let manifest = manifest.filter(|entries| !entries.is_empty());
     let url = match (&bundle.external_url, &bundle.storage_key) {
         (Some(external), _) => Some(external.clone()),
-        (None, Some(key)) => Some(storage_url(public_base_url, key)),
+        (None, Some(key)) => Some(storage_url(files_base_url, key)),
         (None, None) => None,
     }
     .filter(|url| is_http_url(url));
     let url = match (url, &manifest) {
         (Some(url), _) => url,
         // iOS needs a parseable `url` even when it will only use the manifest.
-        (None, Some(_)) => storage_url(public_base_url, "manifest-only.zip"),
+        (None, Some(_)) => storage_url(files_base_url, "manifest-only.zip"),
         (None, None) => return Err(Refusal::new(Code::NoBundleUrl)),
     };
 

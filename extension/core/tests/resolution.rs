@@ -243,7 +243,7 @@ fn manifest() -> Vec<ManifestEntry> {
 fn success_body_shape_and_gates() {
     let req = request(json!({}));
     let b = bundle("1.0.1");
-    let body = resolve::offer_body(&req, &b, "http://127.0.0.1:8080", None, true).unwrap();
+    let body = resolve::offer_body(&req, &b, "http://127.0.0.1:8080/files", None, true).unwrap();
     assert_eq!(
         body,
         json!({"version": "1.0.1", "url": "https://cdn.example.com/1.0.1.zip", "session_key": "",
@@ -253,10 +253,10 @@ fn success_body_shape_and_gates() {
         assert!(body.get(forbidden).is_none());
     }
     // metadata only when the app exposes it and the plugin reads it
-    let body = resolve::offer_body(&req, &b, "http://h", None, false).unwrap();
+    let body = resolve::offer_body(&req, &b, "http://h/files", None, false).unwrap();
     assert!(body.get("link").is_none());
     let old = request(json!({"plugin_version": "8.34.0"}));
-    assert!(resolve::offer_body(&old, &b, "http://h", None, true).unwrap().get("comment").is_none());
+    assert!(resolve::offer_body(&old, &b, "http://h/files", None, true).unwrap().get("comment").is_none());
 }
 
 #[test]
@@ -266,17 +266,17 @@ fn manifest_only_bundles_get_a_valid_placeholder_url() {
     b.external_url = None;
     b.manifest_count = 1;
     assert!(resolve::wants_manifest(&req, &b));
-    let body = resolve::offer_body(&req, &b, "http://127.0.0.1:8080/", Some(manifest()), false).unwrap();
+    let body = resolve::offer_body(&req, &b, "http://127.0.0.1:8080/files/", Some(manifest()), false).unwrap();
     assert!(resolve::is_http_url(body["url"].as_str().unwrap()));
     assert_eq!(body["manifest"][0]["file_name"], "index.html");
     // a plugin without manifest support cannot use such a bundle
     let old = request(json!({"plugin_version": "6.24.0"}));
     assert!(!resolve::wants_manifest(&old, &b));
-    assert_eq!(resolve::offer_body(&old, &b, "http://h", None, false).unwrap_err().code, Code::NoBundleUrl);
+    assert_eq!(resolve::offer_body(&old, &b, "http://h/files", None, false).unwrap_err().code, Code::NoBundleUrl);
     // an empty manifest is never sent
     let mut stored = b.clone();
     stored.storage_key = Some("bundles/abc.zip".into());
-    let body = resolve::offer_body(&req, &stored, "http://h", Some(vec![]), false).unwrap();
+    let body = resolve::offer_body(&req, &stored, "http://h/files", Some(vec![]), false).unwrap();
     assert!(body.get("manifest").is_none());
     assert_eq!(body["url"], "http://h/files/bundles/abc.zip");
 }

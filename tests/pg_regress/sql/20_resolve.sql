@@ -11,3 +11,18 @@ SELECT liveupdate.resolve_update('{"app_id": "com.nobody.app", "device_id": "aaa
 SELECT liveupdate.resolve_update('{"device_id": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"}');
 SELECT liveupdate.resolve_update('{}');
 SELECT liveupdate.resolve_update(NULL) IS NULL AS null_in_null_out;
+-- Stored bundles are offered from <public_url>/files, or from liveupdate.files_url (a CDN).
+SELECT liveupdate.register_bundle('com.acme.app', '1.0.2', storage_key => 'zips/' || repeat('a', 64) || '.zip',
+  checksum => repeat('a', 64), manifest => format('[{"file_name": "index.html", "file_hash": "%s", "storage_key": "files/%s"}]',
+  repeat('b', 64), repeat('b', 64))::jsonb) > 0 AS stored;
+SELECT liveupdate.set_channel_bundle('com.acme.app', 'production', '1.0.2');
+SET liveupdate.public_url = 'https://updates.acme.test/';
+SELECT r ->> 'url' AS url, r -> 'manifest' -> 0 ->> 'download_url' AS file_url
+FROM liveupdate.resolve_update('{"app_id": "com.acme.app", "device_id": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+  "platform": "ios", "version_build": "1.0", "version_name": "builtin", "plugin_version": "8.51.14"}') AS r;
+SET liveupdate.files_url = 'https://cdn.acme.test/liveupdate/';
+SELECT r ->> 'url' AS url, r -> 'manifest' -> 0 ->> 'download_url' AS file_url
+FROM liveupdate.resolve_update('{"app_id": "com.acme.app", "device_id": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+  "platform": "ios", "version_build": "1.0", "version_name": "builtin", "plugin_version": "8.51.14"}') AS r;
+RESET liveupdate.files_url;
+RESET liveupdate.public_url;
