@@ -4,6 +4,9 @@
 //! database transaction. Nothing is visible before that commit; objects a failed upload stored
 //! are deleted unless another bundle uses them.
 //!
+//! With `session_key` (and the RSA-encrypted `checksum`) the body is instead the CLI's transport
+//! archive of an encrypted bundle (protocol.md §8): ciphertexts the server stores as they are.
+//!
 //! Memory stays flat whatever the archive's size: every step streams between files.
 
 use std::fs::File;
