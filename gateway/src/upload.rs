@@ -106,13 +106,28 @@ impl Drop for Scratch {
 static NEXT_UPLOAD: AtomicU64 = AtomicU64::new(0);
 
 /// Receives, checks, stores and registers one archive. `fields` holds app_id, version and the
-/// optional channel, comment, link and min_update_version.
+/// bundle's optional fields, and `sha256`, the uploader's SHA-256 of what it sends (the zip, or
+/// the transport archive), which the received bytes must match.
 pub async fn receive(
     state: &State,
     request: Request<Incoming>,
     key_hash: &str,
-    fields: serde_json::Map<String, Value>,
+    mut fields: serde_json::Map<String, Value>,
 ) -> Result<Value, UploadError> {
+    // A transfer check, not a bundle field.
+    let expected_sha256 = match fields.remove("sha256") {
+        None => None,
+        Some(Value::String(hex)) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(hex.to_ascii_lowercase())
+        }
+        Some(_) => {
+            return Err(UploadError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "sha256 must be 64 hex digits",
+            ));
+        }
+    };
     // Everything the database can judge is judged before a byte of the archive is read.
     let check = Value::Object(fields.clone());
     state.db.management_call(key_hash, "api_check_upload", &check).await.map_err(refused)?;
@@ -143,10 +158,11 @@ pub async fn receive(
     let work = scratch.0.clone();
     // An encrypted bundle brings its session key (and its RSA-encrypted checksum).
     let encrypted = fields.contains_key("session_key");
-    let unpacked =
-        tokio::task::spawn_blocking(move || unpack(&work, &body_path, zstd, encrypted, max_archive, bounds))
-            .await
-            .map_err(|e| UploadError::internal("unpack task", e))??;
+    let unpacked = tokio::task::spawn_blocking(move || {
+        unpack(&work, &body_path, zstd, encrypted, expected_sha256.as_deref(), max_archive, bounds)
+    })
+    .await
+    .map_err(|e| UploadError::internal("unpack task", e))??;
 
     let mut created = Vec::new();
     let result = store_and_register(state, key_hash, &fields, &unpacked, &mut created).await;
@@ -222,11 +238,19 @@ fn unpack(
     body: &Path,
     zstd: bool,
     encrypted: bool,
+    expected_sha256: Option<&str>,
     max_archive: u64,
     bounds: Bounds,
 ) -> Result<Unpacked, UploadError> {
     let archive_path = dir.join("archive.zip");
     let sha256 = decode_body(body, &archive_path, zstd, max_archive)?;
+    if expected_sha256.is_some_and(|expected| expected != sha256) {
+        return Err(UploadError::new(
+            StatusCode::BAD_REQUEST,
+            "checksum_mismatch",
+            format!("the received archive's SHA-256 is {sha256}, not the one sent with it"),
+        ));
+    }
     if encrypted {
         unpack_encrypted(dir, &archive_path, bounds)
     } else {

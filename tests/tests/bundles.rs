@@ -225,6 +225,11 @@ fn bad_archives_are_refused_and_leave_nothing() {
         ("bad zstd", b"not zstd".to_vec(), vec![("Content-Encoding", "zstd")], 400, "invalid_encoding"),
         ("gzip", good.clone(), vec![("Content-Encoding", "gzip")], 415, "unsupported_encoding"),
     ];
+    let wrong_sha256 = s.upload("2.0.0", &format!("?sha256={}", "0".repeat(64)), &[], &good);
+    assert_eq!(
+        (wrong_sha256.status, wrong_sha256.json()["error"].as_str()),
+        (400, Some("checksum_mismatch"))
+    );
     for (name, body, headers, status, code) in &cases {
         let answer = s.upload("2.0.0", "", headers, body);
         let json = answer.json();

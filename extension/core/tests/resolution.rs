@@ -266,13 +266,17 @@ fn manifest_only_bundles_get_a_valid_placeholder_url() {
     b.external_url = None;
     b.manifest_count = 1;
     assert!(resolve::wants_manifest(&req, &b));
-    let body = resolve::offer_body(&req, &b, "http://127.0.0.1:8080/files/", Some(manifest()), false).unwrap();
+    let body =
+        resolve::offer_body(&req, &b, "http://127.0.0.1:8080/files/", Some(manifest()), false).unwrap();
     assert!(resolve::is_http_url(body["url"].as_str().unwrap()));
     assert_eq!(body["manifest"][0]["file_name"], "index.html");
     // a plugin without manifest support cannot use such a bundle
     let old = request(json!({"plugin_version": "6.24.0"}));
     assert!(!resolve::wants_manifest(&old, &b));
-    assert_eq!(resolve::offer_body(&old, &b, "http://h/files", None, false).unwrap_err().code, Code::NoBundleUrl);
+    assert_eq!(
+        resolve::offer_body(&old, &b, "http://h/files", None, false).unwrap_err().code,
+        Code::NoBundleUrl
+    );
     // an empty manifest is never sent
     let mut stored = b.clone();
     stored.storage_key = Some("bundles/abc.zip".into());

@@ -438,6 +438,7 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
                 ("session_key", encrypted.as_ref().map(|e| e.session_key.clone())),
                 ("checksum", encrypted.as_ref().map(|e| e.checksum.clone())),
                 ("key_id", encrypted.as_ref().map(|e| e.key_id.clone())),
+                ("sha256", Some(archive::sha256_of(upload_source)?)),
             ]
             .into_iter()
             .filter_map(|(name, value)| value.map(|value| (name, value)))
