@@ -16,7 +16,7 @@ BEGIN
         EXECUTE format($g$GRANT SELECT ON liveupdate.organizations, liveupdate.apps, liveupdate.channels,
             liveupdate.bundles, liveupdate.bundle_files, liveupdate.device_overrides, liveupdate.devices,
             liveupdate.device_events, liveupdate.device_failed_bundles, liveupdate.bundle_daily_counts,
-            liveupdate.bundle_counts, liveupdate.organization_members TO %I$g$, client);
+            liveupdate.bundle_counts, liveupdate.organization_members, liveupdate.deploy_history TO %I$g$, client);
         EXECUTE format($g$GRANT SELECT (id, organization_id, name, key_prefix, mode, app_ids, expires_at,
             last_used_at, created_at, revoked_at),
             INSERT (organization_id, name, key_hash, key_prefix, mode, app_ids, expires_at),

@@ -34,6 +34,7 @@ extension_sql_file!("../sql/api.sql", name = "api", requires = ["schema"]);
 extension_sql_file!("../sql/events.sql", name = "events", requires = ["schema"]);
 extension_sql_file!("../sql/access.sql", name = "access", requires = ["events"]);
 extension_sql_file!("../sql/manage.sql", name = "manage", requires = ["access", "api"]);
+extension_sql_file!("../sql/deploys.sql", name = "deploys", requires = ["manage"]);
 extension_sql_file!(
     "../sql/signing.sql",
     name = "signing",

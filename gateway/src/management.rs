@@ -60,6 +60,14 @@ const ROUTES: &[RouteSpec] = &[
         ],
     },
     RouteSpec {
+        pattern: &["apps", "{app_id}", "channels", "{channel}", "rollback"],
+        methods: &[(Method::POST, "api_rollback_channel")],
+    },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "channels", "{channel}", "history"],
+        methods: &[(Method::GET, "api_channel_history")],
+    },
+    RouteSpec {
         pattern: &["apps", "{app_id}", "bundles"],
         methods: &[(Method::GET, "api_list_bundles"), (Method::POST, "api_register_bundle")],
     },

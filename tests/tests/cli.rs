@@ -298,3 +298,44 @@ fn encrypted_bundles_decrypt_with_the_public_key_on_the_device() {
         download::PluginPublicKey::from_pem(&std::fs::read_to_string(s.work.join("other-rsa.pub")).unwrap());
     assert!(download::fetch_encrypted_zip(&url, &checksum, &session_key, &other).is_err());
 }
+
+#[test]
+fn a_channel_rolls_back_with_one_command_and_keeps_its_history() {
+    let s = setup("cli_rollback");
+    s.ok(&["app", "create", APP]);
+    s.ok(&["channel", "create", APP, "production", "--public", "true"]);
+    let device = Device::new(APP, "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d");
+    let offered = || match device.outcome(s.gw.addr) {
+        Outcome::Update { version, .. } => version,
+        other => format!("{other:?}"),
+    };
+    for version in ["1.0.1", "1.0.2"] {
+        let build = s.build(version, &[("index.html", version)]);
+        s.ok(&["bundle", "upload", APP, version, &build, "--channel", "production"]);
+    }
+    assert_eq!(offered(), "1.0.2");
+    assert!(s.ok(&["channel", "rollback", APP, "production"]).contains("→ 1.0.1"));
+    assert_eq!(offered(), "1.0.1", "devices follow at their next check");
+    let history = s.json(&["channel", "history", APP, "production"]);
+    let steps: Vec<(String, String, String)> = history["deploys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["from"].to_string(), d["to"].to_string(), d["reason"].to_string()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("\"1.0.2\"".into(), "\"1.0.1\"".into(), "\"rollback\"".into()),
+            ("\"1.0.1\"".into(), "\"1.0.2\"".into(), "\"deploy\"".into()),
+            ("\"builtin\"".into(), "\"1.0.1\"".into(), "\"deploy\"".into()),
+            ("null".into(), "\"builtin\"".into(), "\"created\"".into()),
+        ]
+    );
+    assert!(history["deploys"][0]["deployed_by"].as_str().unwrap().starts_with("key:"));
+    // Further back: builtin; then there is nothing left (exit 1, invalid_state).
+    assert!(s.ok(&["channel", "rollback", APP, "production"]).contains("→ builtin"));
+    let none_left = s.cli(&["channel", "rollback", APP, "production"]);
+    assert_eq!(none_left.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none_left.stderr).contains("invalid_state"));
+}

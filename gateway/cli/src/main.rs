@@ -181,6 +181,10 @@ enum ChannelCommand {
         #[command(flatten)]
         flags: ChannelFlags,
     },
+    /// Move a channel back to the bundle it had before its current one (or builtin)
+    Rollback { app_id: String, name: String },
+    /// A channel's deployments, newest first
+    History { app_id: String, name: String },
 }
 
 #[derive(Subcommand)]
@@ -397,6 +401,28 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             let path = format!("apps/{}/channels/{}", segment(&app_id), segment(&name));
             let json = client.call(Method::PATCH, &path, &[], Some(Value::Object(flags.into_json()))).await?;
             let text = format!("channel {} → {}", field(&json, "name"), field(&json, "bundle"));
+            Ok(Answer { json, text })
+        }
+        Command::Channel(ChannelCommand::Rollback { app_id, name }) => {
+            let path = format!("apps/{}/channels/{}/rollback", segment(&app_id), segment(&name));
+            let json = client.call(Method::POST, &path, &[], None).await?;
+            let text = format!("channel {} rolled back → {}", field(&json, "name"), field(&json, "bundle"));
+            Ok(Answer { json, text })
+        }
+        Command::Channel(ChannelCommand::History { app_id, name }) => {
+            let path = format!("apps/{}/channels/{}/history", segment(&app_id), segment(&name));
+            let json = client.call(Method::GET, &path, &[], None).await?;
+            let text = rows(&json["deploys"], |deploy| {
+                let signed =
+                    deploy["to_signed_by"].as_str().map(|s| format!(" (signed by {s})")).unwrap_or_default();
+                format!(
+                    "{}  {} → {}{signed}  by {}",
+                    field(deploy, "deployed_at"),
+                    deploy["from"].as_str().unwrap_or("?"),
+                    deploy["to"].as_str().unwrap_or("?"),
+                    field(deploy, "deployed_by")
+                )
+            });
             Ok(Answer { json, text })
         }
         Command::Bundle(BundleCommand::Upload {

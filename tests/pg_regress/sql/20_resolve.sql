@@ -26,3 +26,19 @@ FROM liveupdate.resolve_update('{"app_id": "com.acme.app", "device_id": "aaaaaaa
   "platform": "ios", "version_build": "1.0", "version_name": "builtin", "plugin_version": "8.51.14"}') AS r;
 RESET liveupdate.files_url;
 RESET liveupdate.public_url;
+-- Deploy history and rollback: every change of a channel's bundle is recorded, by whom.
+SELECT liveupdate.register_bundle('com.acme.app', '1.0.3', external_url => 'https://cdn.acme.test/1.0.3.zip') > 0 AS registered;
+SELECT liveupdate.set_channel_bundle('com.acme.app', 'production', '1.0.3');
+UPDATE liveupdate.channels SET allow_dev = false;  -- not a deploy
+SELECT d ->> 'from' AS "from", d ->> 'to' AS "to", d ->> 'deployed_by' AS by
+FROM jsonb_array_elements(liveupdate.api_channel_history('{"app_id": "com.acme.app", "channel": "production"}') -> 'deploys') AS d;
+SELECT liveupdate.rollback_channel('com.acme.app', 'production') AS back_to;
+SELECT liveupdate.rollback_channel('com.acme.app', 'production') AS back_to;
+SELECT liveupdate.set_channel_bundle('com.acme.app', 'production', NULL);
+SELECT liveupdate.rollback_channel('com.acme.app', 'production') AS back_to;
+SELECT liveupdate.set_channel_bundle('com.acme.app', 'production', '1.0.3');
+SELECT liveupdate.delete_bundle('com.acme.app', '1.0.1');
+SELECT liveupdate.rollback_channel('com.acme.app', 'production') AS back_to;
+SELECT d ->> 'from' AS "from", d ->> 'to' AS "to", d ->> 'reason' AS reason
+FROM jsonb_array_elements(liveupdate.api_channel_history('{"app_id": "com.acme.app", "channel": "production", "limit": 4}') -> 'deploys') AS d;
+SELECT count(*) AS deploys FROM liveupdate.deploy_history h JOIN liveupdate.channels c ON c.id = h.channel_id WHERE c.name = 'production';

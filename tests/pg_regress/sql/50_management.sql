@@ -266,11 +266,11 @@ SELECT jsonb_pretty(liveupdate.api_get_channel('{"app_id": "com.ma.one", "channe
 SELECT jsonb_pretty(liveupdate.api_get_bundle('{"app_id": "com.ma.one", "version": "1.0.0"}') - 'created_at');
 SELECT d - 'first_seen_at' - 'last_seen_at' AS device
 FROM jsonb_array_elements(liveupdate.api_list_devices('{"app_id": "com.ma.one", "platform": "ios"}') -> 'devices') AS d;
--- paging: two pages of one, then the end
+-- paging: a page of one has a next page; a page of all three has none
 SELECT liveupdate.api_list_bundles('{"app_id": "com.ma.one", "limit": 1}') -> 'next_cursor' IS NOT NULL AS has_next,
        jsonb_array_length(liveupdate.api_list_bundles(jsonb_build_object('app_id', 'com.ma.one', 'limit', 1,
            'cursor', liveupdate.api_list_bundles('{"app_id": "com.ma.one", "limit": 1}') ->> 'next_cursor')) -> 'bundles') AS second_page,
-       liveupdate.api_list_bundles('{"app_id": "com.ma.one", "limit": 2}') -> 'next_cursor' AS after_last;
+       liveupdate.api_list_bundles('{"app_id": "com.ma.one", "limit": 3}') -> 'next_cursor' AS after_last;
 -- the gateway's authentication: a live key answers its organization, anything else is 28000
 SELECT liveupdate.authenticate_key(encode(sha256(convert_to(key, 'UTF8')), 'hex')) - 'key_id' - 'organization_id' AS who
 FROM principal_keys WHERE mode IN ('write', 'limited') ORDER BY mode;
