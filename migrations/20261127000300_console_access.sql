@@ -26,6 +26,7 @@ BEGIN
         EXECUTE format('GRANT INSERT ON liveupdate.bundle_files TO %I', client);
         EXECUTE format('GRANT SELECT, INSERT, UPDATE (revoked_at) ON liveupdate.signing_keys TO %I', client);
         EXECUTE format('GRANT UPDATE (name) ON liveupdate.organizations TO %I', client);
+        EXECUTE format('GRANT USAGE ON SEQUENCE liveupdate.rollout_ids TO %I', client);
         -- Functions that run with the caller's rights (row-level security applies inside them),
         -- and the four SECURITY DEFINER functions the policies themselves call.
         FOR fn IN

@@ -437,7 +437,8 @@ BEGIN
     IF bundle_pk IS NULL THEN
         RAISE EXCEPTION 'bundle name must not be NULL' USING ERRCODE = '22023';
     END IF;
-    SELECT string_agg(c.name, ', ' ORDER BY c.name) INTO used_by FROM liveupdate.channels AS c WHERE c.bundle_id = bundle_pk;
+    SELECT string_agg(c.name, ', ' ORDER BY c.name) INTO used_by FROM liveupdate.channels AS c
+    WHERE c.bundle_id = bundle_pk OR c.rollout_bundle_id = bundle_pk;
     IF used_by IS NOT NULL THEN
         RAISE EXCEPTION 'bundle "%" is deployed on channel(s) %; point them elsewhere first', name, used_by
             USING ERRCODE = '55000';

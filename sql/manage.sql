@@ -140,6 +140,9 @@ AS $$
         'allow_device', c.allow_device, 'allow_dev', c.allow_dev, 'allow_prod', c.allow_prod,
         'disable_auto_update', c.disable_auto_update,
         'disable_auto_update_under_native', c.disable_auto_update_under_native,
+        'rollout', CASE WHEN c.rollout_bundle_id IS NOT NULL THEN jsonb_build_object(
+            'bundle', (SELECT r.name FROM liveupdate.bundles AS r WHERE r.id = c.rollout_bundle_id),
+            'basis_points', c.rollout_basis_points, 'paused', c.rollout_paused) END,
         'bundle_changed_at', c.bundle_changed_at, 'created_at', c.created_at, 'updated_at', c.updated_at)
 $$;
 

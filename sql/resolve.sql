@@ -4,7 +4,8 @@
 --   $1 app_id, $2 device_id (a UUID, as text), $3 requested channel name ('' for none)
 -- Candidates in priority order: 1 the device override (any flags), 2 the channel named by the
 -- device (public or self-settable, platform on), 3 the platform's public channel (only when the
--- device names none: there is no fallback). A candidate whose bundle was deleted is skipped.
+-- device names none: there is no fallback). A candidate whose bundle was deleted is skipped. A
+-- channel's progressive rollout, when the device falls inside it, replaces the channel's bundle.
 -- failed_on_device: the device reported this bundle broken since the channel last changed bundle.
 -- No row: unknown app. A row with NULL channel_id: no channel.
 SELECT app.id,
@@ -61,8 +62,12 @@ LEFT JOIN LATERAL (
         WHERE $3 = '' AND pub.app_id = app.id AND pub.public AND pub.__PLATFORM__
     ) AS candidate
     JOIN liveupdate.channels AS c ON c.id = candidate.channel_id
-    LEFT JOIN liveupdate.bundles AS b ON b.id = c.bundle_id
-    WHERE c.bundle_id IS NULL OR b.deleted_at IS NULL
+    -- A live progressive rollout serves its bundle to the devices whose bucket is under its share.
+    LEFT JOIN liveupdate.bundles AS b ON b.id = CASE
+        WHEN c.rollout_bundle_id IS NOT NULL AND NOT c.rollout_paused AND c.rollout_basis_points > 0
+             AND liveupdate._rollout_bucket($2, c.rollout_id) < c.rollout_basis_points
+        THEN c.rollout_bundle_id ELSE c.bundle_id END
+    WHERE b.id IS NULL OR b.deleted_at IS NULL
     ORDER BY candidate.priority
     LIMIT 1
 ) AS pick ON true

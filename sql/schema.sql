@@ -105,12 +105,18 @@ CREATE TABLE liveupdate.channels (
     disable_auto_update               liveupdate.auto_update_limit NOT NULL DEFAULT 'major',
     disable_auto_update_under_native  boolean NOT NULL DEFAULT true,
     bundle_changed_at                 timestamptz NOT NULL DEFAULT now(),
+    rollout_bundle_id                 bigint,
+    rollout_id                        bigint,
+    rollout_basis_points              integer NOT NULL DEFAULT 0 CHECK (rollout_basis_points BETWEEN 0 AND 10000),
+    rollout_paused                    boolean NOT NULL DEFAULT false,
     created_at                        timestamptz NOT NULL DEFAULT now(),
     updated_at                        timestamptz NOT NULL DEFAULT now(),
     UNIQUE (app_id, name),
     UNIQUE (app_id, id),
     -- A channel can only point at a bundle of its own app.
-    FOREIGN KEY (app_id, bundle_id) REFERENCES liveupdate.bundles (app_id, id)
+    FOREIGN KEY (app_id, bundle_id) REFERENCES liveupdate.bundles (app_id, id),
+    FOREIGN KEY (app_id, rollout_bundle_id) REFERENCES liveupdate.bundles (app_id, id),
+    CHECK ((rollout_bundle_id IS NULL) = (rollout_id IS NULL))
 );
 -- At most one public channel per platform per app; these also serve the "public channel" lookup.
 CREATE UNIQUE INDEX channels_public_ios_idx ON liveupdate.channels (app_id) WHERE public AND ios;
@@ -118,6 +124,10 @@ CREATE UNIQUE INDEX channels_public_android_idx ON liveupdate.channels (app_id) 
 CREATE UNIQUE INDEX channels_public_electron_idx ON liveupdate.channels (app_id) WHERE public AND electron;
 CREATE INDEX channels_bundle_idx ON liveupdate.channels (bundle_id) WHERE bundle_id IS NOT NULL;
 COMMENT ON TABLE liveupdate.channels IS 'Release channels: what each group of devices should run. A NULL bundle means the builtin bundle.';
+COMMENT ON COLUMN liveupdate.channels.rollout_bundle_id IS 'A progressive rollout''s bundle, served instead of bundle_id to rollout_basis_points of the devices; NULL without a rollout.';
+COMMENT ON COLUMN liveupdate.channels.rollout_id IS 'Identifies the rollout: with the device id it fixes each device''s bucket (liveupdate_core::rollout).';
+COMMENT ON COLUMN liveupdate.channels.rollout_basis_points IS 'Share of devices in the rollout, in 1/100 of a percent (0 to 10000).';
+COMMENT ON COLUMN liveupdate.channels.rollout_paused IS 'A paused rollout serves no device until resumed.';
 COMMENT ON COLUMN liveupdate.channels.name IS 'Channel name, unique per app; devices ask for it as defaultChannel.';
 COMMENT ON COLUMN liveupdate.channels.bundle_id IS 'The bundle devices on this channel get; NULL means revert to the builtin bundle.';
 COMMENT ON COLUMN liveupdate.channels.bundle_changed_at IS 'When bundle_id last changed; failures devices reported before it no longer block the bundle.';

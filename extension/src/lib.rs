@@ -27,7 +27,8 @@ extension_sql_file!(
         validators::is_bundle_checksum,
         validators::is_file_hash,
         validators::is_session_key,
-        validators::is_bundle_path
+        validators::is_bundle_path,
+        validators::rollout_bucket
     ]
 );
 extension_sql_file!("../sql/api.sql", name = "api", requires = ["schema"]);
@@ -35,6 +36,7 @@ extension_sql_file!("../sql/events.sql", name = "events", requires = ["schema"])
 extension_sql_file!("../sql/access.sql", name = "access", requires = ["events"]);
 extension_sql_file!("../sql/manage.sql", name = "manage", requires = ["access", "api"]);
 extension_sql_file!("../sql/deploys.sql", name = "deploys", requires = ["manage"]);
+extension_sql_file!("../sql/rollouts.sql", name = "rollouts", requires = ["deploys"]);
 extension_sql_file!(
     "../sql/signing.sql",
     name = "signing",

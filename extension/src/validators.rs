@@ -46,3 +46,9 @@ pub fn is_session_key(value: &str) -> bool {
 pub fn is_bundle_path(value: &str) -> bool {
     integrity::is_bundle_path(value)
 }
+
+/// The device's bucket (0 to 9999) in a progressive rollout; inside when below the share.
+#[pg_extern(immutable, strict, parallel_safe, name = "_rollout_bucket")]
+pub fn rollout_bucket(device_id: &str, rollout_id: i64) -> i32 {
+    liveupdate_core::rollout::bucket(device_id, rollout_id) as i32
+}

@@ -63,6 +63,11 @@ const ROUTES: &[RouteSpec] = &[
         pattern: &["apps", "{app_id}", "channels", "{channel}", "rollback"],
         methods: &[(Method::POST, "api_rollback_channel")],
     },
+    // The body names the action: start, set, pause, resume, promote or abandon.
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "channels", "{channel}", "rollout"],
+        methods: &[(Method::POST, "api_rollout")],
+    },
     RouteSpec {
         pattern: &["apps", "{app_id}", "channels", "{channel}", "history"],
         methods: &[(Method::GET, "api_channel_history")],

@@ -339,3 +339,39 @@ fn a_channel_rolls_back_with_one_command_and_keeps_its_history() {
     assert_eq!(none_left.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&none_left.stderr).contains("invalid_state"));
 }
+
+#[test]
+fn a_progressive_rollout_is_steered_from_the_cli() {
+    let s = setup("cli_rollout");
+    s.ok(&["app", "create", APP]);
+    s.ok(&["channel", "create", APP, "production", "--public", "true"]);
+    for version in ["1.0.1", "1.0.2"] {
+        let build = s.build(version, &[("index.html", version)]);
+        let deploy: &[&str] = if version == "1.0.1" { &["--channel", "production"] } else { &[] };
+        let mut args = vec!["bundle", "upload", APP, version, build.as_str()];
+        args.extend_from_slice(deploy);
+        s.ok(&args);
+    }
+    let on_rollout = || {
+        (0..200)
+            .filter(|i| {
+                let device = Device::new(APP, &format!("{i:08x}-1111-4222-8333-444444444444"));
+                matches!(device.outcome(s.gw.addr), Outcome::Update { version, .. } if version == "1.0.2")
+            })
+            .count()
+    };
+    let started = s.ok(&["channel", "rollout", APP, "production", "start", "1.0.2", "--percent", "50"]);
+    assert!(started.contains("1.0.2 for 50% of devices"), "{started}");
+    let half = on_rollout();
+    assert!((60..=140).contains(&half), "about half of 200 devices: {half}");
+    s.ok(&["channel", "rollout", APP, "production", "pause"]);
+    assert_eq!(on_rollout(), 0, "a paused rollout serves nobody");
+    s.ok(&["channel", "rollout", APP, "production", "resume"]);
+    assert_eq!(on_rollout(), half, "the same devices after resuming");
+    s.ok(&["channel", "rollout", APP, "production", "set", "--percent", "100"]);
+    assert_eq!(on_rollout(), 200);
+    assert!(s.ok(&["channel", "rollout", APP, "production", "promote"]).contains("→ 1.0.2 (no rollout)"));
+    assert_eq!(on_rollout(), 200, "promoted: the channel's bundle now");
+    let pause_none = s.cli(&["channel", "rollout", APP, "production", "pause"]);
+    assert_eq!(pause_none.status.code(), Some(1), "no rollout left to pause");
+}

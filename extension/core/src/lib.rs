@@ -14,6 +14,7 @@ pub mod plugin;
 pub mod policy;
 pub mod request;
 pub mod resolve;
+pub mod rollout;
 pub mod signing;
 pub mod stats;
 pub mod url;

@@ -185,6 +185,18 @@ enum ChannelCommand {
     Rollback { app_id: String, name: String },
     /// A channel's deployments, newest first
     History { app_id: String, name: String },
+    /// A progressive rollout: start <bundle> --percent P, set --percent P, pause, resume, promote, abandon
+    Rollout {
+        app_id: String,
+        name: String,
+        /// start, set, pause, resume, promote or abandon
+        action: String,
+        /// The rollout's bundle (start)
+        bundle: Option<String>,
+        /// Share of devices in percent, two decimals at most (start, set)
+        #[arg(long)]
+        percent: Option<f64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -407,6 +419,29 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             let path = format!("apps/{}/channels/{}/rollback", segment(&app_id), segment(&name));
             let json = client.call(Method::POST, &path, &[], None).await?;
             let text = format!("channel {} rolled back → {}", field(&json, "name"), field(&json, "bundle"));
+            Ok(Answer { json, text })
+        }
+        Command::Channel(ChannelCommand::Rollout { app_id, name, action, bundle, percent }) => {
+            let mut body = json!({"action": action});
+            if let Some(bundle) = bundle {
+                body["bundle"] = Value::from(bundle);
+            }
+            if let Some(percent) = percent {
+                body["basis_points"] = Value::from((percent * 100.0).round() as i64);
+            }
+            let path = format!("apps/{}/channels/{}/rollout", segment(&app_id), segment(&name));
+            let json = client.call(Method::POST, &path, &[], Some(body)).await?;
+            let text = match json["rollout"].as_object() {
+                Some(rollout) => format!(
+                    "channel {}: {} for {}% of devices{}, {} for the rest",
+                    field(&json, "name"),
+                    rollout["bundle"].as_str().unwrap_or("?"),
+                    rollout["basis_points"].as_f64().unwrap_or(0.0) / 100.0,
+                    if rollout["paused"] == true { " (paused)" } else { "" },
+                    field(&json, "bundle")
+                ),
+                None => format!("channel {} → {} (no rollout)", field(&json, "name"), field(&json, "bundle")),
+            };
             Ok(Answer { json, text })
         }
         Command::Channel(ChannelCommand::History { app_id, name }) => {
