@@ -321,6 +321,39 @@ $$;
 COMMENT ON FUNCTION liveupdate.delete_channel(text, text) IS
     'Deletes a channel and the device assignments to it. Its devices fall back to the public channel at their next check.';
 
+-- The limits of a bundle's link and comment (also CHECKs on bundles), with clear messages.
+CREATE FUNCTION liveupdate._check_bundle_texts(link text, comment text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF length(link) > 2048 THEN
+        RAISE EXCEPTION 'link must be at most 2048 characters' USING ERRCODE = '22023';
+    END IF;
+    IF length(comment) > 4096 THEN
+        RAISE EXCEPTION 'comment must be at most 4096 characters' USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
+-- The fields of a new bundle, checked the same whether it is registered directly or an archive
+-- upload asks before sending its body (api_check_upload).
+CREATE FUNCTION liveupdate._check_new_bundle(version text, min_update_version text, link text, comment text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF version IS NULL OR NOT liveupdate._is_semver(version) THEN
+        RAISE EXCEPTION 'bundle name "%" is not a semver version such as 1.4.2', version USING ERRCODE = '22023';
+    END IF;
+    IF min_update_version IS NOT NULL AND NOT liveupdate._is_semver(min_update_version) THEN
+        RAISE EXCEPTION 'min_update_version "%" is not a semver version', min_update_version USING ERRCODE = '22023';
+    END IF;
+    PERFORM liveupdate._check_bundle_texts(link, comment);
+END
+$$;
+
 CREATE FUNCTION liveupdate.register_bundle(
     app_id text,
     name text,
@@ -345,14 +378,9 @@ DECLARE
     bad_file text;
 BEGIN
     PERFORM liveupdate._require_app_rank(app_pk, 2);
-    IF name IS NULL OR NOT liveupdate._is_semver(name) THEN
-        RAISE EXCEPTION 'bundle name "%" is not a semver version such as 1.4.2', name USING ERRCODE = '22023';
-    END IF;
+    PERFORM liveupdate._check_new_bundle(name, min_update_version, link, comment);
     IF external_url IS NOT NULL AND NOT liveupdate._is_http_url(external_url) THEN
         RAISE EXCEPTION 'external_url must be an absolute http(s) URL' USING ERRCODE = '22023';
-    END IF;
-    IF min_update_version IS NOT NULL AND NOT liveupdate._is_semver(min_update_version) THEN
-        RAISE EXCEPTION 'min_update_version "%" is not a semver version', min_update_version USING ERRCODE = '22023';
     END IF;
     IF manifest IS NOT NULL AND jsonb_typeof(manifest) <> 'array' THEN
         RAISE EXCEPTION 'manifest must be a JSON array of {file_name, file_hash, download_url, file_size}' USING ERRCODE = '22023';
@@ -460,12 +488,7 @@ BEGIN
     IF bundle_pk IS NULL THEN
         RAISE EXCEPTION 'bundle "%" does not exist', name USING ERRCODE = 'P0002';
     END IF;
-    IF length(link) > 2048 THEN
-        RAISE EXCEPTION 'link must be at most 2048 characters' USING ERRCODE = '22023';
-    END IF;
-    IF length(comment) > 4096 THEN
-        RAISE EXCEPTION 'comment must be at most 4096 characters' USING ERRCODE = '22023';
-    END IF;
+    PERFORM liveupdate._check_bundle_texts(link, comment);
     -- '' clears a field, NULL leaves it.
     UPDATE liveupdate.bundles AS b
     SET link = CASE WHEN update_bundle.link IS NULL THEN b.link ELSE nullif(update_bundle.link, '') END,

@@ -467,18 +467,10 @@ DECLARE
         '{app_id, version, channel, min_update_version, link, comment, signature, signer, session_key, checksum, key_id}');
     app_pk bigint := liveupdate._app_pk(liveupdate._required_text(fields, 'app_id'));
     version text := liveupdate._required_text(fields, 'version');
-    min_update_version text := liveupdate._text_field(fields, 'min_update_version');
 BEGIN
     PERFORM liveupdate._require_app_rank(app_pk, 2);
-    IF NOT liveupdate._is_semver(version) THEN
-        RAISE EXCEPTION 'bundle name "%" is not a semver version such as 1.4.2', version USING ERRCODE = '22023';
-    END IF;
-    IF min_update_version IS NOT NULL AND NOT liveupdate._is_semver(min_update_version) THEN
-        RAISE EXCEPTION 'min_update_version "%" is not a semver version', min_update_version USING ERRCODE = '22023';
-    END IF;
-    IF length(liveupdate._text_field(fields, 'link')) > 2048 OR length(liveupdate._text_field(fields, 'comment')) > 4096 THEN
-        RAISE EXCEPTION 'link must be at most 2048 characters and comment at most 4096' USING ERRCODE = '22023';
-    END IF;
+    PERFORM liveupdate._check_new_bundle(version, liveupdate._text_field(fields, 'min_update_version'),
+        liveupdate._text_field(fields, 'link'), liveupdate._text_field(fields, 'comment'));
     IF EXISTS (SELECT 1 FROM liveupdate.bundles AS b WHERE b.app_id = app_pk AND b.name = version) THEN
         RAISE EXCEPTION 'bundle "%" already exists; bundle names are never reused', version USING ERRCODE = '23505';
     END IF;
@@ -499,9 +491,7 @@ BEGIN
         RAISE EXCEPTION 'the checksum of a plain upload is computed by the server' USING ERRCODE = '22023';
     END IF;
     -- The signature itself can only be checked once the checksum is known; its absence now.
-    IF NOT fields ? 'signature' AND (SELECT a.require_signature FROM liveupdate.apps AS a WHERE a.id = app_pk) THEN
-        RAISE EXCEPTION 'app "%" requires signed bundles: sign with one of its keys', fields ->> 'app_id' USING ERRCODE = 'LU001';
-    END IF;
+    PERFORM liveupdate._require_signature_if_needed(app_pk, fields ? 'signature');
     RETURN jsonb_build_object('ok', true);
 END
 $$;

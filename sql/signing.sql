@@ -63,6 +63,21 @@ END
 $$;
 COMMENT ON FUNCTION liveupdate.revoke_signing_key(text, text) IS 'Stops accepting a signing key; false when it was not live.';
 
+-- Raises LU001 when the app requires signed bundles and this one is not signed.
+CREATE FUNCTION liveupdate._require_signature_if_needed(app_pk bigint, signed boolean) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    app liveupdate.apps;
+BEGIN
+    SELECT * INTO app FROM liveupdate.apps AS a WHERE a.id = app_pk;
+    IF app.require_signature AND NOT signed THEN
+        RAISE EXCEPTION 'app "%" requires signed bundles: sign with one of its keys', app.app_id USING ERRCODE = 'LU001';
+    END IF;
+END
+$$;
+
 -- Raises LU001/LU002 unless the bundle's signature is acceptable for the app: required and
 -- missing, or given and not a live key's valid signature. Returns the signer to record.
 CREATE FUNCTION liveupdate._check_bundle_signature(app_pk bigint, version text, checksum text,
@@ -76,9 +91,7 @@ DECLARE
 BEGIN
     SELECT * INTO app FROM liveupdate.apps AS a WHERE a.id = app_pk;
     IF signature IS NULL AND signer IS NULL THEN
-        IF app.require_signature THEN
-            RAISE EXCEPTION 'app "%" requires signed bundles: sign with one of its keys', app.app_id USING ERRCODE = 'LU001';
-        END IF;
+        PERFORM liveupdate._require_signature_if_needed(app_pk, false);
         RETURN NULL;
     END IF;
     SELECT k.public_key INTO key_bytes FROM liveupdate.signing_keys AS k

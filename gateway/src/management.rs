@@ -20,7 +20,7 @@ use crate::db::DbError;
 use crate::handlers;
 use crate::response::{self, Body};
 use crate::state::State;
-use crate::upload;
+use crate::upload::{self, UploadFailure};
 
 /// Largest management request body (bundle manifests can be long).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -344,7 +344,8 @@ async fn upload_archive(
     }
     match upload::receive(state, request, key_hash, fields).await {
         Ok(bundle) => response::json(call.success_status(), &bundle),
-        Err(failure) => error(failure.status, failure.code, &failure.message),
+        Err(UploadFailure::Upload(failure)) => error(failure.status, failure.code, &failure.message),
+        Err(UploadFailure::Database(failure)) => refusal(state, failure),
     }
 }
 

@@ -25,11 +25,6 @@ use sha2::{Digest, Sha256};
 use crate::db::DbError;
 use crate::state::State;
 
-/// Brotli variants are kept when they save more than this many bytes (as Capgo's CLI decides).
-const BROTLI_MIN_SAVING: u64 = 10;
-/// Files smaller than this are not worth a brotli attempt.
-const BROTLI_MIN_SIZE: u64 = 512;
-
 /// Why an upload was refused or failed: status, stable code, message.
 #[derive(Debug)]
 pub struct UploadError {
@@ -50,6 +45,26 @@ impl UploadError {
             "unknown_error",
             "The upload could not be processed",
         )
+    }
+}
+
+/// How an upload ended without a bundle: refused or failed here, or by the database, whose errors
+/// the management API maps like any other call's.
+#[derive(Debug)]
+pub enum UploadFailure {
+    Upload(UploadError),
+    Database(DbError),
+}
+
+impl From<UploadError> for UploadFailure {
+    fn from(error: UploadError) -> UploadFailure {
+        UploadFailure::Upload(error)
+    }
+}
+
+impl From<DbError> for UploadFailure {
+    fn from(error: DbError) -> UploadFailure {
+        UploadFailure::Database(error)
     }
 }
 
@@ -113,7 +128,7 @@ pub async fn receive(
     request: Request<Incoming>,
     key_hash: &str,
     mut fields: serde_json::Map<String, Value>,
-) -> Result<Value, UploadError> {
+) -> Result<Value, UploadFailure> {
     // A transfer check, not a bundle field.
     let expected_sha256 = match fields.remove("sha256") {
         None => None,
@@ -125,12 +140,13 @@ pub async fn receive(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "sha256 must be 64 hex digits",
-            ));
+            )
+            .into());
         }
     };
     // Everything the database can judge is judged before a byte of the archive is read.
     let check = Value::Object(fields.clone());
-    state.db.management_call(key_hash, "api_check_upload", &check).await.map_err(refused)?;
+    state.db.management_call(key_hash, "api_check_upload", &check).await?;
 
     let zstd = match request.headers().get(CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim()) {
         None | Some("identity") => false,
@@ -140,7 +156,8 @@ pub async fn receive(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_encoding",
                 format!("Content-Encoding {other:?} is not supported; send the zip as is or zstd-compressed"),
-            ));
+            )
+            .into());
         }
     };
     let dir = state.config.upload_dir.join(format!(
@@ -414,7 +431,7 @@ fn unpack_encrypted(dir: &Path, transport: &Path, bounds: Bounds) -> Result<Unpa
 
 /// Compresses `source` to `target` with brotli; keeps it only when it saves enough.
 fn brotli_variant(source: &Path, size: u64, target: &Path) -> std::io::Result<Option<u64>> {
-    if size < BROTLI_MIN_SIZE {
+    if size < archive::BROTLI_MIN_SIZE {
         return Ok(None);
     }
     {
@@ -426,7 +443,7 @@ fn brotli_variant(source: &Path, size: u64, target: &Path) -> std::io::Result<Op
         output.flush()?;
     }
     let compressed = std::fs::metadata(target)?.len();
-    if compressed + BROTLI_MIN_SAVING < size {
+    if archive::brotli_pays(size, compressed) {
         Ok(Some(compressed))
     } else {
         std::fs::remove_file(target)?;
@@ -441,7 +458,7 @@ async fn store_and_register(
     fields: &serde_json::Map<String, Value>,
     unpacked: &Unpacked,
     created: &mut Vec<String>,
-) -> Result<Value, UploadError> {
+) -> Result<Value, UploadFailure> {
     let mut objects: Vec<(&str, &Path)> = vec![(&unpacked.zip_key, unpacked.archive.as_path())];
     objects.extend(unpacked.files.iter().map(|file| (file.storage_key.as_str(), file.local.as_path())));
     for (key, path) in &objects {
@@ -457,7 +474,11 @@ async fn store_and_register(
         input.insert("checksum".into(), Value::String(checksum.clone()));
     }
     input.insert("manifest".into(), unpacked.files.iter().map(StoredFile::manifest_entry).collect());
-    state.db.management_call(key_hash, "api_register_upload", &Value::Object(input)).await.map_err(refused)
+    state
+        .db
+        .management_call(key_hash, "api_register_upload", &Value::Object(input))
+        .await
+        .map_err(UploadFailure::from)
 }
 
 /// Deletes the objects a failed upload created that no bundle uses (another upload may share them).
@@ -471,25 +492,6 @@ async fn collect_orphans(state: &State, created: Vec<String>) {
             }
         }
         Err(error) => tracing::warn!(%error, "could not check objects of a failed upload"),
-    }
-}
-
-/// The extension's refusals keep their SQLSTATE mapping; anything else is a 5xx.
-fn refused(error: DbError) -> UploadError {
-    match error {
-        DbError::Refused { code, message } => {
-            let (status, name) = crate::management::refusal_status(&code);
-            UploadError { status, code: name, message }
-        }
-        DbError::Unavailable(detail) => {
-            tracing::warn!(detail, "database unavailable during an upload");
-            UploadError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "The database is unavailable, retry later",
-            )
-        }
-        DbError::Failed(detail) => UploadError::internal("database", detail),
     }
 }
 

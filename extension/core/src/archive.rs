@@ -7,6 +7,14 @@ use std::collections::HashSet;
 
 use crate::integrity::is_bundle_path;
 
+/// Files are worth a brotli variant (which the plugin decodes, protocol.md §4.2) from this size...
+pub const BROTLI_MIN_SIZE: u64 = 512;
+
+/// ...and the variant is kept when it saves more than 10 bytes, as Capgo's CLI decides.
+pub fn brotli_pays(original_size: u64, compressed_size: u64) -> bool {
+    original_size >= BROTLI_MIN_SIZE && compressed_size + 10 < original_size
+}
+
 /// Limits an uploaded archive must stay within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {

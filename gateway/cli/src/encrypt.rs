@@ -130,10 +130,10 @@ pub fn encrypt_bundle(zip: &Path, key: &RsaPrivateKey) -> Result<Encrypted, CliE
     Ok(Encrypted { transport, checksum, session_key, key_id: key_id(key)? })
 }
 
-/// Brotli (quality 11: the CLI compresses once, devices download many times) when the file is at
-/// least 512 bytes and it saves more than 10 bytes, as the server decides for plain bundles.
+/// Brotli (quality 11: the CLI compresses once, devices download many times) where it pays, by
+/// the rule the server applies to plain bundles.
 fn brotli_if_it_pays(content: &[u8]) -> Option<Vec<u8>> {
-    if content.len() < 512 {
+    if (content.len() as u64) < archive::BROTLI_MIN_SIZE {
         return None;
     }
     let mut compressed = Vec::new();
@@ -141,5 +141,5 @@ fn brotli_if_it_pays(content: &[u8]) -> Option<Vec<u8>> {
         let mut writer = brotli::CompressorWriter::new(&mut compressed, 64 * 1024, 11, 22);
         writer.write_all(content).ok()?;
     }
-    (compressed.len() + 10 < content.len()).then_some(compressed)
+    archive::brotli_pays(content.len() as u64, compressed.len() as u64).then_some(compressed)
 }
