@@ -1,5 +1,5 @@
 # The two commands of the README, plus the benchmark. Each works on a fresh Debian 12 machine as root.
-.PHONY: serve test bench bench-bundles migrate
+.PHONY: serve test bench bench-bundles bench-stats migrate
 
 serve:  ## install what is missing, build, start PostgreSQL + the gateway on 127.0.0.1:8080
 	bash .ci/serve
@@ -12,6 +12,9 @@ bench:  ## the update-check benchmark recorded in the README (see .ci/bench)
 
 bench-bundles:  ## bundle upload, download, delta and storage figures (see .ci/bench-bundles)
 	bash .ci/bench-bundles
+
+bench-stats:  ## statistics aggregation rate, freshness and query latency (see .ci/bench-stats)
+	bash .ci/bench-stats
 
 migrate:  ## apply migrations/ to DATABASE_URL (see .ci/migrate)
 	bash .ci/migrate

@@ -15,8 +15,12 @@ BEGIN
         EXECUTE format('GRANT USAGE ON SCHEMA liveupdate TO %I', client);
         EXECUTE format($g$GRANT SELECT ON liveupdate.organizations, liveupdate.apps, liveupdate.channels,
             liveupdate.bundles, liveupdate.bundle_files, liveupdate.device_overrides, liveupdate.devices,
-            liveupdate.device_events, liveupdate.device_failed_bundles, liveupdate.bundle_daily_counts,
-            liveupdate.bundle_counts, liveupdate.organization_members, liveupdate.deploy_history TO %I$g$, client);
+            liveupdate.device_events, liveupdate.device_failed_bundles, liveupdate.organization_members,
+            liveupdate.deploy_history, liveupdate.stats_progress, liveupdate.stats_activity,
+            liveupdate.stats_versions, liveupdate.stats_adoption, liveupdate.stats_storage,
+            liveupdate.channel_guards, liveupdate.guard_events TO %I$g$, client);
+        EXECUTE format($g$GRANT UPDATE (deploy_action, rollout_action, max_failure_rate, confidence, min_attempts,
+            min_failures, window_minutes, watch_minutes, cooldown_minutes) ON liveupdate.channel_guards TO %I$g$, client);
         EXECUTE format($g$GRANT SELECT (id, organization_id, name, key_prefix, mode, app_ids, expires_at,
             last_used_at, created_at, revoked_at),
             INSERT (organization_id, name, key_hash, key_prefix, mode, app_ids, expires_at),

@@ -414,11 +414,6 @@ ALTER TABLE liveupdate.device_failed_bundles ENABLE ROW LEVEL SECURITY;
 CREATE POLICY device_failed_bundles_read ON liveupdate.device_failed_bundles FOR SELECT
     USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[]));
 
-ALTER TABLE liveupdate.bundle_daily_counts ENABLE ROW LEVEL SECURITY;
-CREATE POLICY bundle_daily_counts_read ON liveupdate.bundle_daily_counts FOR SELECT
-    USING (EXISTS (SELECT 1 FROM liveupdate.bundles AS b
-                   WHERE b.id = bundle_daily_counts.bundle_id AND b.app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[])));
-
 ALTER TABLE liveupdate.organization_members ENABLE ROW LEVEL SECURITY;
 CREATE POLICY organization_members_read ON liveupdate.organization_members FOR SELECT
     USING (organization_id = ANY ((SELECT liveupdate.caller_organization_ids(1))::bigint[]));
@@ -430,6 +425,3 @@ ALTER TABLE liveupdate.api_keys ENABLE ROW LEVEL SECURITY;
 CREATE POLICY api_keys_admin ON liveupdate.api_keys FOR ALL
     USING (organization_id = ANY ((SELECT liveupdate.caller_organization_ids(4))::bigint[]))
     WITH CHECK (organization_id = ANY ((SELECT liveupdate.caller_organization_ids(4))::bigint[]));
-
--- Views read through the caller's own rights, so the policies above apply to them too.
-ALTER VIEW liveupdate.bundle_counts SET (security_invoker = true);

@@ -367,7 +367,8 @@ CREATE FUNCTION liveupdate.register_bundle(
     manifest jsonb DEFAULT NULL,
     storage_key text DEFAULT NULL,
     signature text DEFAULT NULL,
-    signer text DEFAULT NULL
+    signer text DEFAULT NULL,
+    archive_bytes bigint DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -401,6 +402,9 @@ BEGIN
     IF NOT liveupdate._is_session_key(coalesce(session_key, '')) THEN
         RAISE EXCEPTION 'session_key must be "<iv base64>:<encrypted key base64>" or empty' USING ERRCODE = '22023';
     END IF;
+    IF archive_bytes < 0 THEN
+        RAISE EXCEPTION 'archive_bytes must not be negative' USING ERRCODE = '22023';
+    END IF;
     IF length(key_id) > 20 THEN
         RAISE EXCEPTION 'key_id must be at most 20 characters (the start of the public key)' USING ERRCODE = '22023';
     END IF;
@@ -425,11 +429,11 @@ BEGIN
     -- The count is known up front: the files below are inserted all or none. (Uploaders may
     -- insert bundles but not update them.)
     INSERT INTO liveupdate.bundles (app_id, name, checksum, session_key, key_id, external_url, storage_key,
-        min_update_version, link, comment, manifest_count, signature, signed_by)
+        min_update_version, link, comment, manifest_count, signature, signed_by, archive_bytes)
     VALUES (app_pk, name, coalesce(checksum, ''), coalesce(session_key, ''), nullif(key_id, ''),
         external_url, register_bundle.storage_key, min_update_version, nullif(link, ''), nullif(comment, ''),
         coalesce(jsonb_array_length(manifest), 0),
-        CASE WHEN signer IS NOT NULL THEN register_bundle.signature END, signer)
+        CASE WHEN signer IS NOT NULL THEN register_bundle.signature END, signer, register_bundle.archive_bytes)
     RETURNING id INTO new_id;
 
     IF manifest IS NOT NULL THEN
@@ -449,8 +453,8 @@ EXCEPTION
         RAISE EXCEPTION 'invalid bundle: %', SQLERRM USING ERRCODE = '22023';
 END
 $$;
-COMMENT ON FUNCTION liveupdate.register_bundle(text, text, text, text, text, text, text, text, text, jsonb, text, text, text) IS
-    'Registers a bundle whose zip is at external_url or in storage (storage_key), and/or described by a manifest of {file_name, file_hash, file_size, download_url or storage_key}, optionally signed (signature by the app''s key named signer; required when the app says so). Returns its id.';
+COMMENT ON FUNCTION liveupdate.register_bundle(text, text, text, text, text, text, text, text, text, jsonb, text, text, text, bigint) IS
+    'Registers a bundle whose zip is at external_url or in storage (storage_key), and/or described by a manifest of {file_name, file_hash, file_size, download_url or storage_key}, optionally signed (signature by the app''s key named signer; required when the app says so), with the stored zip''s size (archive_bytes) for statistics. Returns its id.';
 
 CREATE FUNCTION liveupdate.delete_bundle(app_id text, name text) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

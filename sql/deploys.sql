@@ -10,15 +10,15 @@ CREATE TABLE liveupdate.deploy_history (
     to_bundle_id    bigint REFERENCES liveupdate.bundles (id) ON DELETE SET NULL,
     deployed_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     deployed_by     text NOT NULL,
-    reason          text NOT NULL DEFAULT 'deploy' CHECK (reason IN ('created', 'deploy', 'rollback'))
+    reason          text NOT NULL DEFAULT 'deploy' CHECK (reason IN ('created', 'deploy', 'rollback', 'guard'))
 );
 CREATE INDEX deploy_history_channel_idx ON liveupdate.deploy_history (channel_id, id DESC);
 COMMENT ON TABLE liveupdate.deploy_history IS 'Every change of a channel''s bundle, written by a trigger on channels.';
 COMMENT ON COLUMN liveupdate.deploy_history.from_bundle_id IS 'The bundle before the change; NULL for builtin (or a bundle since removed).';
 COMMENT ON COLUMN liveupdate.deploy_history.to_bundle_id IS 'The bundle after the change; NULL for builtin.';
 COMMENT ON COLUMN liveupdate.deploy_history.deployed_at IS 'When the change was made (clock time).';
-COMMENT ON COLUMN liveupdate.deploy_history.reason IS 'created (the channel''s first bundle), deploy, or rollback when rollback_channel made the change.';
-COMMENT ON COLUMN liveupdate.deploy_history.deployed_by IS 'Who made it: key:<api key id>, user:<JWT sub> or role:<database role>.';
+COMMENT ON COLUMN liveupdate.deploy_history.reason IS 'created (the channel''s first bundle), deploy, rollback when rollback_channel made the change, guard when the failure guard rolled the channel back.';
+COMMENT ON COLUMN liveupdate.deploy_history.deployed_by IS 'Who made it: key:<api key id>, user:<JWT sub>, role:<database role>, or guard (the failure guard).';
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.deploy_history', '');
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.deploy_history_id_seq', '');
 
@@ -53,7 +53,8 @@ BEGIN
     IF TG_OP = 'INSERT' OR OLD.bundle_id IS DISTINCT FROM NEW.bundle_id THEN
         INSERT INTO liveupdate.deploy_history (app_id, channel_id, from_bundle_id, to_bundle_id, deployed_by, reason)
         VALUES (NEW.app_id, NEW.id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.bundle_id END, NEW.bundle_id,
-                liveupdate._caller_description(),
+                CASE WHEN current_setting('liveupdate.deploy_reason', true) = 'guard' THEN 'guard'
+                     ELSE liveupdate._caller_description() END,
                 CASE WHEN TG_OP = 'INSERT' THEN 'created'
                      ELSE coalesce(nullif(current_setting('liveupdate.deploy_reason', true), ''), 'deploy') END);
     END IF;
@@ -89,7 +90,9 @@ BEGIN
     IF last_deploy.from_bundle_id IS NOT NULL THEN
         SELECT * INTO previous FROM liveupdate.bundles AS b WHERE b.id = last_deploy.from_bundle_id;
     END IF;
-    PERFORM set_config('liveupdate.deploy_reason', 'rollback', true);
+    -- The failure guard sets its own reason before calling.
+    PERFORM set_config('liveupdate.deploy_reason',
+                       coalesce(nullif(current_setting('liveupdate.deploy_reason', true), ''), 'rollback'), true);
     PERFORM liveupdate.set_channel_bundle(app_id, channel, previous.name);
     PERFORM set_config('liveupdate.deploy_reason', '', true);
     RETURN coalesce(previous.name, 'builtin');

@@ -34,31 +34,6 @@ COMMENT ON COLUMN liveupdate.device_events.is_emulator IS 'Emulator or simulator
 COMMENT ON COLUMN liveupdate.device_events.metadata IS 'The event''s string map (at most 30 keys).';
 COMMENT ON COLUMN liveupdate.device_events.device_time IS 'The device''s own clock for the event, when sent.';
 
-CREATE TABLE liveupdate.bundle_daily_counts (
-    bundle_id   bigint NOT NULL REFERENCES liveupdate.bundles (id) ON DELETE CASCADE,
-    day         date NOT NULL,
-    -- Concurrent batches about one bundle would queue on a single row: spread them over shards.
-    shard       smallint NOT NULL,
-    installs    bigint NOT NULL DEFAULT 0,
-    fails       bigint NOT NULL DEFAULT 0,
-    uninstalls  bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (bundle_id, day, shard)
-);
-COMMENT ON TABLE liveupdate.bundle_daily_counts IS 'Per-bundle, per-day (UTC) counters from production builds on real devices, in shards; read them through bundle_counts.';
-COMMENT ON COLUMN liveupdate.bundle_daily_counts.day IS 'UTC day the events were received.';
-COMMENT ON COLUMN liveupdate.bundle_daily_counts.shard IS 'Write shard (backend pid modulo 8); sum over shards.';
-COMMENT ON COLUMN liveupdate.bundle_daily_counts.installs IS 'set events: the bundle was installed.';
-COMMENT ON COLUMN liveupdate.bundle_daily_counts.fails IS '*_fail events about the bundle.';
-COMMENT ON COLUMN liveupdate.bundle_daily_counts.uninstalls IS 'set events that replaced this bundle with another.';
-
-CREATE VIEW liveupdate.bundle_counts AS
-SELECT c.bundle_id, b.app_id, b.name AS bundle, c.day,
-       sum(c.installs)::bigint AS installs, sum(c.fails)::bigint AS fails, sum(c.uninstalls)::bigint AS uninstalls
-FROM liveupdate.bundle_daily_counts AS c
-JOIN liveupdate.bundles AS b ON b.id = c.bundle_id
-GROUP BY c.bundle_id, b.app_id, b.name, c.day;
-COMMENT ON VIEW liveupdate.bundle_counts IS 'Installs, failures and uninstalls per bundle and day (UTC), production builds on real devices only.';
-
 CREATE TABLE liveupdate.device_failed_bundles (
     app_id      bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
     device_id   uuid NOT NULL,
@@ -71,7 +46,6 @@ COMMENT ON TABLE liveupdate.device_failed_bundles IS 'Bundles a device reported 
 COMMENT ON COLUMN liveupdate.device_failed_bundles.action IS 'The failure the device reported last.';
 COMMENT ON COLUMN liveupdate.device_failed_bundles.failed_at IS 'When the failure was received.';
 
-SELECT pg_catalog.pg_extension_config_dump('liveupdate.bundle_daily_counts', '');
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.device_failed_bundles', '');
 
 -- Creates the daily partitions of device_events from today (UTC) to today + days_ahead.
@@ -104,7 +78,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION liveupdate.ensure_event_partitions(integer) IS
-    'Creates the missing daily partitions of device_events for today (UTC) and the next days_ahead days; returns how many it created. The gateway calls it every ten minutes.';
+    'Creates the missing daily partitions of device_events for today (UTC) and the next days_ahead days; returns how many it created. run_periodic calls it every minute.';
 
 -- Drops the daily partitions of device_events that end more than keep_days days ago.
 -- SECURITY DEFINER: run by the gateway's login role, which owns nothing.
@@ -128,6 +102,9 @@ BEGIN
         WHERE i.inhparent = 'liveupdate.device_events'::regclass
           AND c.relname ~ '^device_events_p[0-9]{8}$'
           AND to_date(substr(c.relname, 16), 'YYYYMMDD') < cutoff
+          -- Never events the statistics rollups have not taken in yet.
+          AND to_date(substr(c.relname, 16), 'YYYYMMDD') + 1
+              <= (SELECT (p.aggregated_until AT TIME ZONE 'UTC')::date FROM liveupdate.stats_progress AS p)
         ORDER BY c.relname
     LOOP
         EXECUTE format('DROP TABLE liveupdate.%I', part.relname);
@@ -136,5 +113,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION liveupdate.drop_event_partitions(integer) IS
-    'Retention: drops the daily partitions of device_events older than keep_days days (UTC) and returns their names.';
+    'Retention: drops the daily partitions of device_events older than keep_days days (UTC) that the statistics rollups have taken in, and returns their names.';
 

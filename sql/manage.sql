@@ -76,6 +76,40 @@ BEGIN
 END
 $$;
 
+-- A number strictly between 0 and 1 (a rate or a confidence); NULL when absent or null.
+CREATE FUNCTION liveupdate._fraction_field(input jsonb, field text) RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT input ? field OR jsonb_typeof(input -> field) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(input -> field) <> 'number' OR (input ->> field)::numeric <= 0 OR (input ->> field)::numeric >= 1 THEN
+        RAISE EXCEPTION 'field "%" must be a number between 0 and 1', field USING ERRCODE = '22023';
+    END IF;
+    RETURN (input ->> field)::double precision;
+END
+$$;
+
+-- A required calendar date field, YYYY-MM-DD.
+CREATE FUNCTION liveupdate._date_field(input jsonb, field text) RETURNS date
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    text_value text := liveupdate._text_field(input, field);
+BEGIN
+    IF text_value !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
+        RAISE EXCEPTION 'field "%" must be a date, YYYY-MM-DD', field USING ERRCODE = '22023';
+    END IF;
+    RETURN text_value::date;
+EXCEPTION
+    WHEN datetime_field_overflow OR invalid_datetime_format THEN
+        RAISE EXCEPTION 'field "%" must be a date, YYYY-MM-DD', field USING ERRCODE = '22023';
+END
+$$;
+
 -- A required string field.
 CREATE FUNCTION liveupdate._required_text(input jsonb, field text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -504,7 +538,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fields jsonb := liveupdate._input(input,
-        '{app_id, version, storage_key, checksum, min_update_version, link, comment, manifest, channel, signature, signer, session_key, key_id}');
+        '{app_id, version, storage_key, archive_bytes, checksum, min_update_version, link, comment, manifest, channel,
+          signature, signer, session_key, key_id}');
     app_id text := liveupdate._required_text(fields, 'app_id');
     version text := liveupdate._required_text(fields, 'version');
 BEGIN
@@ -518,7 +553,8 @@ BEGIN
         manifest => fields -> 'manifest',
         storage_key => liveupdate._required_text(fields, 'storage_key'),
         signature => liveupdate._text_field(fields, 'signature'),
-        signer => liveupdate._text_field(fields, 'signer'));
+        signer => liveupdate._text_field(fields, 'signer'),
+        archive_bytes => liveupdate._int_field(fields, 'archive_bytes', 0, 9223372036854775807));
     IF fields ? 'channel' THEN
         PERFORM liveupdate.set_channel_bundle(app_id, liveupdate._text_field(fields, 'channel'), version);
     END IF;
@@ -534,7 +570,7 @@ LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(array_agg(k ORDER BY k), '{}') FROM unnest(keys) AS k
-    WHERE NOT EXISTS (SELECT 1 FROM liveupdate.bundles AS b WHERE b.storage_key = k)
+    WHERE NOT EXISTS (SELECT 1 FROM liveupdate.bundles AS b WHERE b.storage_key = k AND b.purged_at IS NULL)
       AND NOT EXISTS (SELECT 1 FROM liveupdate.bundle_files AS f WHERE f.storage_key = k)
 $$;
 
@@ -748,4 +784,4 @@ COMMENT ON FUNCTION liveupdate.api_check_upload(jsonb) IS
 COMMENT ON FUNCTION liveupdate.api_register_upload(jsonb) IS
     'Management API: registers an archive the gateway stored (zip storage_key, checksum, manifest of {file_name, file_hash, file_size, storage_key}) and optionally deploys it to channel, in one transaction. → bundle.';
 COMMENT ON FUNCTION liveupdate.unreferenced_objects(text[]) IS
-    'The storage keys among those given that no bundle or manifest entry refers to: safe to delete.';
+    'The storage keys among those given that no bundle (not yet purged) or manifest entry refers to: safe to delete.';

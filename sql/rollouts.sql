@@ -46,7 +46,8 @@ BEGIN
     END IF;
     UPDATE liveupdate.channels
     SET rollout_bundle_id = bundle_pk, rollout_id = nextval('liveupdate.rollout_ids'),
-        rollout_basis_points = basis_points, rollout_paused = false, updated_at = now()
+        rollout_basis_points = basis_points, rollout_paused = false, rollout_started_at = clock_timestamp(),
+        updated_at = now()
     WHERE id = channel_pk;
 END
 $$;
@@ -81,7 +82,8 @@ DECLARE
     current liveupdate.channels := liveupdate._rollout_channel(app_id, channel);
 BEGIN
     UPDATE liveupdate.channels
-    SET rollout_bundle_id = NULL, rollout_id = NULL, rollout_basis_points = 0, rollout_paused = false, updated_at = now()
+    SET rollout_bundle_id = NULL, rollout_id = NULL, rollout_basis_points = 0, rollout_paused = false,
+        rollout_started_at = NULL, updated_at = now()
     WHERE id = current.id;
     IF promote THEN
         PERFORM liveupdate.set_channel_bundle(app_id, channel,

@@ -47,8 +47,10 @@ CREATE TABLE liveupdate.bundles (
     manifest_count      integer NOT NULL DEFAULT 0 CHECK (manifest_count >= 0),
     signature           text CHECK (length(signature) <= 200),
     signed_by           text CHECK (length(signed_by) <= 100),
+    archive_bytes       bigint CHECK (archive_bytes >= 0),
     created_at          timestamptz NOT NULL DEFAULT now(),
     deleted_at          timestamptz,
+    purged_at           timestamptz,
     -- A name is never reused, even after deletion: devices treat an equal name as "already installed".
     UNIQUE (app_id, name),
     UNIQUE (app_id, id)
@@ -67,6 +69,8 @@ COMMENT ON COLUMN liveupdate.bundles.signature IS 'Ed25519 signature (base64) of
 COMMENT ON COLUMN liveupdate.bundles.signed_by IS 'Name of the app''s signing key that made signature.';
 COMMENT ON COLUMN liveupdate.bundles.manifest_count IS 'Number of rows in bundle_files, kept by register functions so resolution can skip the manifest lookup.';
 COMMENT ON COLUMN liveupdate.bundles.deleted_at IS 'Soft-delete time; deleted bundles are never offered.';
+COMMENT ON COLUMN liveupdate.bundles.purged_at IS 'When cleanup removed a deleted bundle''s files (after the grace period); the row stays so the name is never reused.';
+COMMENT ON COLUMN liveupdate.bundles.archive_bytes IS 'Size of the stored zip, for bandwidth and storage statistics (NULL when unknown: an external_url).';
 
 CREATE TABLE liveupdate.bundle_files (
     bundle_id     bigint NOT NULL REFERENCES liveupdate.bundles (id) ON DELETE CASCADE,
@@ -109,6 +113,7 @@ CREATE TABLE liveupdate.channels (
     rollout_id                        bigint,
     rollout_basis_points              integer NOT NULL DEFAULT 0 CHECK (rollout_basis_points BETWEEN 0 AND 10000),
     rollout_paused                    boolean NOT NULL DEFAULT false,
+    rollout_started_at                timestamptz,
     created_at                        timestamptz NOT NULL DEFAULT now(),
     updated_at                        timestamptz NOT NULL DEFAULT now(),
     UNIQUE (app_id, name),
@@ -128,6 +133,7 @@ COMMENT ON COLUMN liveupdate.channels.rollout_bundle_id IS 'A progressive rollou
 COMMENT ON COLUMN liveupdate.channels.rollout_id IS 'Identifies the rollout: with the device id it fixes each device''s bucket (liveupdate_core::rollout).';
 COMMENT ON COLUMN liveupdate.channels.rollout_basis_points IS 'Share of devices in the rollout, in 1/100 of a percent (0 to 10000).';
 COMMENT ON COLUMN liveupdate.channels.rollout_paused IS 'A paused rollout serves no device until resumed.';
+COMMENT ON COLUMN liveupdate.channels.rollout_started_at IS 'When the rollout began: the failure guard counts its reports from then.';
 COMMENT ON COLUMN liveupdate.channels.name IS 'Channel name, unique per app; devices ask for it as defaultChannel.';
 COMMENT ON COLUMN liveupdate.channels.bundle_id IS 'The bundle devices on this channel get; NULL means revert to the builtin bundle.';
 COMMENT ON COLUMN liveupdate.channels.bundle_changed_at IS 'When bundle_id last changed; failures devices reported before it no longer block the bundle.';

@@ -6,6 +6,7 @@
 use pgrx::prelude::*;
 
 mod channel;
+mod event_rules;
 mod json_text;
 mod manifest_size;
 mod plans;
@@ -42,6 +43,24 @@ extension_sql_file!(
     name = "signing",
     requires = ["manage", signing::bundle_signature_valid, signing::decode_signing_key]
 );
+extension_sql_file!(
+    "../sql/rollups.sql",
+    name = "rollups",
+    requires = [
+        "signing",
+        event_rules::is_failure_action,
+        event_rules::reports_running_bundle,
+        event_rules::is_download_action,
+        event_rules::bundle_name_of
+    ]
+);
+extension_sql_file!(
+    "../sql/guard.sql",
+    name = "guard",
+    requires = ["rollups", event_rules::is_failure_action, event_rules::wilson_lower_bound]
+);
+extension_sql_file!("../sql/cleanup.sql", name = "cleanup", requires = ["guard"]);
+extension_sql_file!("../sql/periodic.sql", name = "periodic", requires = ["cleanup"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 #[pg_guard]

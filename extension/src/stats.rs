@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use liveupdate_core::answer::{Code, Refusal};
 use liveupdate_core::stats::{self, EventOutcome, ParsedStats, StatsBatch, StatsEvent};
+use pgrx::JsonB;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiResult};
-use pgrx::{JsonB, PgOid};
 use serde_json::{Value, json};
 
 use crate::json_text;
@@ -16,7 +16,6 @@ use crate::plans::{INT8, JSONB, TEXT, TEXT_ARRAY, with_plan, with_write_plan};
 
 const INSERT_EVENTS_SQL: &str = include_str!("../../sql/stats/insert_events.sql");
 const UPSERT_DEVICES_SQL: &str = include_str!("../../sql/stats/upsert_devices.sql");
-const ADD_COUNTS_SQL: &str = include_str!("../../sql/stats/add_counts.sql");
 const REMEMBER_FAILURES_SQL: &str = include_str!("../../sql/stats/remember_failures.sql");
 const APP_SQL: &str = "SELECT id, allow_custom_id FROM liveupdate.apps WHERE app_id = $1";
 const BUNDLES_SQL: &str = "SELECT name, id FROM liveupdate.bundles WHERE app_id = $1 AND name = ANY($2)";
@@ -74,7 +73,6 @@ fn store(client: &mut SpiClient<'_>, batch: &StatsBatch) -> SpiResult<Value> {
     let mut rows = Vec::new();
     // Per device: its latest non-failure event, and the latest bundle it said it runs.
     let mut latest_by_device: HashMap<&str, (&StatsEvent, Option<&str>)> = HashMap::new();
-    let mut counts: HashMap<i64, [i64; 3]> = HashMap::new();
     let mut failures: HashMap<(&str, i64), &str> = HashMap::new();
     let mut custom_id_refused: HashSet<&str> = HashSet::new();
     for event in &batch.events {
@@ -113,11 +111,8 @@ fn store(client: &mut SpiClient<'_>, batch: &StatsBatch) -> SpiResult<Value> {
                 entry.1 = Some(&event.version_name);
             }
         }
-        if let Some(bundle_id) = bundle_id {
-            count(&mut counts, event, bundle_id, &bundles);
-            if stats::blocks_bundle_on_device(&event.action) {
-                failures.insert((&event.device_id, bundle_id), &event.action);
-            }
+        if let Some(bundle_id) = bundle_id.filter(|_| stats::blocks_bundle_on_device(&event.action)) {
+            failures.insert((&event.device_id, bundle_id), &event.action);
         }
     }
     for device_id in custom_id_refused {
@@ -129,36 +124,21 @@ fn store(client: &mut SpiClient<'_>, batch: &StatsBatch) -> SpiResult<Value> {
 
     if !rows.is_empty() {
         ensure_todays_partition(client)?;
-        write(client, "stats_insert_events", INSERT_EVENTS_SQL, Some(app_pk), Value::Array(rows))?;
+        write(client, "stats_insert_events", INSERT_EVENTS_SQL, app_pk, Value::Array(rows))?;
     }
     if !latest_by_device.is_empty() {
         let devices = latest_by_device
             .values()
             .map(|(event, running)| device_row(event, *running, allow_custom_id))
             .collect();
-        write(client, "stats_upsert_devices", UPSERT_DEVICES_SQL, Some(app_pk), Value::Array(devices))?;
-    }
-    if !counts.is_empty() {
-        let counts = counts
-            .iter()
-            .map(|(bundle_id, [installs, fails, uninstalls])| {
-                json!({"bundle_id": bundle_id, "installs": installs, "fails": fails, "uninstalls": uninstalls})
-            })
-            .collect();
-        write(client, "stats_add_counts", ADD_COUNTS_SQL, None, Value::Array(counts))?;
+        write(client, "stats_upsert_devices", UPSERT_DEVICES_SQL, app_pk, Value::Array(devices))?;
     }
     if !failures.is_empty() {
         let failures = failures
             .iter()
             .map(|((device_id, bundle_id), action)| json!({"device_id": device_id, "bundle_id": bundle_id, "action": action}))
             .collect();
-        write(
-            client,
-            "stats_remember_failures",
-            REMEMBER_FAILURES_SQL,
-            Some(app_pk),
-            Value::Array(failures),
-        )?;
+        write(client, "stats_remember_failures", REMEMBER_FAILURES_SQL, app_pk, Value::Array(failures))?;
     }
     Ok(stats::response_body(batch.single, &outcomes))
 }
@@ -170,9 +150,7 @@ fn bundle_ids(client: &SpiClient<'_>, app_pk: i64, batch: &StatsBatch) -> SpiRes
         .events
         .iter()
         .flatten()
-        .flat_map(|e| [Some(e.version_name.as_str()), e.old_version_name.as_deref()])
-        .flatten()
-        .map(stats::bundle_name_of)
+        .map(|e| stats::bundle_name_of(&e.version_name))
         .filter(|name| stats::needs_bundle(name))
         .map(str::to_owned)
         .collect();
@@ -198,30 +176,6 @@ fn bundle_ids(client: &SpiClient<'_>, app_pk: i64, batch: &StatsBatch) -> SpiRes
     )
 }
 
-/// Per-version counters (protocol.md §5.5), production builds on real devices only.
-fn count(
-    counts: &mut HashMap<i64, [i64; 3]>,
-    event: &StatsEvent,
-    bundle_id: i64,
-    bundles: &HashMap<String, i64>,
-) {
-    if !event.counts_for_versions() {
-        return;
-    }
-    const INSTALLS: usize = 0;
-    const FAILS: usize = 1;
-    const UNINSTALLS: usize = 2;
-    if event.action == "set" {
-        counts.entry(bundle_id).or_default()[INSTALLS] += 1;
-        let previous = event.old_version_name.as_deref().and_then(|name| bundles.get(name));
-        if let Some(&previous) = previous.filter(|&&previous| previous != bundle_id) {
-            counts.entry(previous).or_default()[UNINSTALLS] += 1;
-        }
-    } else if stats::is_failure(&event.action) {
-        counts.entry(bundle_id).or_default()[FAILS] += 1;
-    }
-}
-
 fn device_row(event: &StatsEvent, running_version: Option<&str>, allow_custom_id: bool) -> Value {
     json!({
         "device_id": event.device_id,
@@ -240,26 +194,22 @@ fn device_row(event: &StatsEvent, running_version: Option<&str>, allow_custom_id
     })
 }
 
-/// Runs one of the batch's write statements: `($1 app, $2 rows)`, or `($1 rows)` without an app.
+/// Runs one of the batch's write statements: `($1 app, $2 rows)`.
 fn write(
     client: &mut SpiClient<'_>,
     name: &'static str,
     sql: &str,
-    app_pk: Option<i64>,
+    app_pk: i64,
     rows: Value,
 ) -> SpiResult<()> {
-    let types: &[PgOid] = if app_pk.is_some() { &[INT8, JSONB] } else { &[JSONB] };
-    with_write_plan(client, name, sql, types, |client, plan| {
-        match app_pk {
-            Some(app_pk) => client.update(plan, None, &[app_pk.into(), JsonB(rows).into()])?,
-            None => client.update(plan, None, &[JsonB(rows).into()])?,
-        };
+    with_write_plan(client, name, sql, &[INT8, JSONB], |client, plan| {
+        client.update(plan, None, &[app_pk.into(), JsonB(rows).into()])?;
         Ok(())
     })
 }
 
 /// Events go to the partition of the day they are received; make sure it exists, once per backend
-/// per day (the gateway also creates partitions ahead of time).
+/// per day (run_periodic also creates them ahead of time).
 fn ensure_todays_partition(client: &mut SpiClient<'_>) -> SpiResult<()> {
     let today = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -382,9 +382,14 @@ mod tests {
             stats_event(json!({"version_name": "1.0.1", "is_emulator": true})),
             stats_event(json!({"version_name": "1.0.2", "action": "download_complete"})),
         ]));
+        // Today's events, aggregated as run_periodic would (which waits for them to commit).
+        sql(
+            "SELECT liveupdate._aggregate_chunk(date_trunc('day', now(), 'UTC'), date_trunc('day', now(), 'UTC') + interval '24 hours')",
+        );
         let counts = |bundle: &str| {
             Spi::get_three_with_args::<i64, i64, i64>(
-                "SELECT installs, fails, uninstalls FROM liveupdate.bundle_counts WHERE bundle = $1",
+                "SELECT sum(installs)::bigint, sum(fails)::bigint, sum(uninstalls)::bigint
+                 FROM liveupdate.stats_versions WHERE version_name = $1",
                 &[bundle.into()],
             )
             .unwrap()
@@ -447,11 +452,13 @@ mod tests {
             "INSERT INTO liveupdate.device_events (received_at, app_id, device_id, action, version_name, is_prod, is_emulator) \
              VALUES ('2020-01-01 12:00:00+00', 1, gen_random_uuid(), 'set', '1.0.1', true, false)",
         );
-        let dropped = Spi::get_one::<String>(
-            "SELECT string_agg(d, ',') FROM liveupdate.drop_event_partitions(30) AS d",
-        )
-        .unwrap();
-        assert_eq!(dropped.as_deref(), Some("device_events_p20200101"));
+        let drop = || {
+            Spi::get_one::<String>("SELECT string_agg(d, ',') FROM liveupdate.drop_event_partitions(30) AS d")
+                .unwrap()
+        };
+        assert_eq!(drop(), None, "not before the statistics rollups have taken the events in");
+        sql("SELECT liveupdate.aggregate_stats()");
+        assert_eq!(drop().as_deref(), Some("device_events_p20200101"));
         assert_eq!(count("SELECT count(*) FROM liveupdate.device_events"), 0);
     }
 

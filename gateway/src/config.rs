@@ -27,8 +27,9 @@ pub struct Config {
     pub device_flush_interval: Duration,
     /// `LIVEUPDATE_SHUTDOWN_GRACE_MS`: how long in-flight requests may finish on SIGTERM (default 10000).
     pub shutdown_grace: Duration,
-    /// `LIVEUPDATE_EVENT_RETENTION_DAYS`: days of raw device events kept (default 90).
-    pub event_retention_days: u32,
+    /// `LIVEUPDATE_PERIODIC_INTERVAL_MS`: how often the periodic work runs (default 60000): the
+    /// database's `run_periodic` unless pg_cron runs it, and deleting the objects of purged bundles.
+    pub periodic_interval: Duration,
     /// `LIVEUPDATE_CHANNEL_SELF_ADDRESS_LIMIT`: `/channel_self` requests per minute per client
     /// address and app (default 1000, as the reference backend).
     pub channel_self_address_limit: u32,
@@ -91,7 +92,8 @@ impl Config {
             body_timeout: millis("LIVEUPDATE_BODY_TIMEOUT_MS", 15_000)?,
             device_flush_interval: millis("LIVEUPDATE_DEVICE_FLUSH_MS", 1000)?,
             shutdown_grace: millis("LIVEUPDATE_SHUTDOWN_GRACE_MS", 10_000)?,
-            event_retention_days: number("LIVEUPDATE_EVENT_RETENTION_DAYS", 90)?.min(36_500) as u32,
+            periodic_interval: millis("LIVEUPDATE_PERIODIC_INTERVAL_MS", 60_000)?
+                .max(Duration::from_millis(100)),
             channel_self_address_limit: number(
                 "LIVEUPDATE_CHANNEL_SELF_ADDRESS_LIMIT",
                 u64::from(liveupdate_core::channel::PER_ADDRESS_APP.max),

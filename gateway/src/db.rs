@@ -165,11 +165,47 @@ impl Database {
             .map_err(|e| DbError::Failed(format!("the extension answered with invalid JSON: {e}")))
     }
 
-    /// Runs a maintenance statement that takes no parameters.
-    pub async fn run_maintenance(&self, sql: &str) -> Result<(), DbError> {
+    /// Whether a pg_cron job in the database runs `run_periodic`.
+    pub async fn periodic_scheduled_by_cron(&self) -> Result<bool, DbError> {
         let client = self.pool.get().await?;
-        client.batch_execute(sql).await?;
-        Ok(())
+        Ok(client.query_one("SELECT liveupdate.periodic_scheduled_by_cron()", &[]).await?.try_get(0)?)
+    }
+
+    /// `liveupdate.run_periodic()`: one transaction, allowed longer than a request (a backlog of
+    /// events after downtime takes a while to aggregate).
+    pub async fn run_periodic(&self) -> Result<Value, DbError> {
+        let mut client = self.pool.get().await?;
+        let transaction = client.transaction().await?;
+        transaction.batch_execute("SET LOCAL statement_timeout = '15min'").await?;
+        let summary: Value =
+            transaction.query_one("SELECT liveupdate.run_periodic()", &[]).await?.try_get(0)?;
+        transaction.commit().await?;
+        Ok(summary)
+    }
+
+    /// Claims up to `max` objects queued for deletion, has `delete` remove them from storage (it
+    /// answers the keys it deleted), and takes those off the queue, in one transaction: the claim
+    /// holds back a new bundle reusing an object until the deletion is over. Answers (claimed,
+    /// deleted).
+    pub async fn delete_queued_objects<F, Fut>(&self, max: i32, delete: F) -> Result<(usize, usize), DbError>
+    where
+        F: FnOnce(Vec<String>) -> Fut,
+        Fut: std::future::Future<Output = Vec<String>>,
+    {
+        let mut client = self.pool.get().await?;
+        let transaction = client.transaction().await?;
+        let claimed: Vec<String> = transaction
+            .query_one("SELECT liveupdate.claim_storage_deletions($1)", &[&max])
+            .await?
+            .try_get(0)?;
+        if claimed.is_empty() {
+            return Ok((0, 0));
+        }
+        let count = claimed.len();
+        let deleted = delete(claimed).await;
+        transaction.query_one("SELECT liveupdate.forget_storage_deletions($1)", &[&deleted]).await?;
+        transaction.commit().await?;
+        Ok((count, deleted.len()))
     }
 
     /// `liveupdate.record_device_checks`: writes a batch of device states, returns rows written.

@@ -59,7 +59,8 @@ async fn run(config: Config) -> Result<(), String> {
     ));
     let maintenance = tokio::spawn(maintenance::run(
         db.clone(),
-        config.event_retention_days,
+        storage.clone(),
+        config.periodic_interval,
         flusher_stopped_for_maintenance,
     ));
     tracing::info!(listen = %config.listen, pool = config.db_pool_size, "liveupdate gateway listening");

@@ -1,5 +1,8 @@
-//! Periodic database upkeep where the database has no scheduler of its own: event partitions are
-//! created ahead of time and old ones dropped. Each run is one extension call.
+//! The periodic work: every `LIVEUPDATE_PERIODIC_INTERVAL_MS`, the database's `run_periodic`
+//! (rollups, partitions, failure guard, bundle cleanup), unless a pg_cron job in the database runs
+//! it; and, always, deleting the stored objects of purged bundles, as only the gateway touches
+//! storage. Runs never overlap, across gateways and pg_cron alike: the database takes an advisory
+//! lock, and each run is one transaction, so a restart mid-run leaves nothing half-done.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,26 +10,65 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::db::Database;
+use crate::storage::Storage;
 
-/// How often partitions are checked; the extension also creates today's on demand.
-const PARTITION_INTERVAL: Duration = Duration::from_secs(600);
+/// Objects deleted per transaction; several batches per run until the queue is empty.
+const DELETION_BATCH: i32 = 500;
 
-pub async fn run(db: Arc<Database>, retention_days: u32, mut stop: watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(PARTITION_INTERVAL);
+pub async fn run(db: Arc<Database>, storage: Storage, interval: Duration, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
         }
-        for (what, sql) in [
-            ("create event partitions", "SELECT liveupdate.ensure_event_partitions(3)".to_owned()),
-            (
-                "drop old event partitions",
-                format!("SELECT count(*) FROM liveupdate.drop_event_partitions({retention_days})"),
-            ),
-        ] {
-            if let Err(error) = db.run_maintenance(&sql).await {
-                tracing::warn!(%error, what, "maintenance failed; will retry");
+        run_periodic_unless_cron_does(&db).await;
+        delete_purged_objects(&db, &storage).await;
+    }
+}
+
+async fn run_periodic_unless_cron_does(db: &Database) {
+    match db.periodic_scheduled_by_cron().await {
+        Ok(true) => {}
+        Ok(false) => match db.run_periodic().await {
+            Ok(summary) => tracing::debug!(%summary, "periodic work done"),
+            Err(error) => tracing::warn!(%error, "periodic work failed; will retry"),
+        },
+        Err(error) => {
+            tracing::warn!(%error, "cannot tell whether pg_cron runs the periodic work; will retry")
+        }
+    }
+}
+
+async fn delete_purged_objects(db: &Database, storage: &Storage) {
+    loop {
+        let outcome = db
+            .delete_queued_objects(DELETION_BATCH, |keys| async move {
+                let mut deleted = Vec::with_capacity(keys.len());
+                for key in keys {
+                    match storage.delete(&key).await {
+                        Ok(()) => deleted.push(key),
+                        Err(error) => {
+                            tracing::warn!(%error, key, "could not delete a purged object; will retry")
+                        }
+                    }
+                }
+                deleted
+            })
+            .await;
+        match outcome {
+            Ok((claimed, deleted)) => {
+                if deleted > 0 {
+                    tracing::info!(deleted, "deleted the stored objects of purged bundles");
+                }
+                if claimed < DELETION_BATCH as usize || deleted < claimed {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot delete the objects of purged bundles; will retry");
+                return;
             }
         }
     }

@@ -73,6 +73,11 @@ const ROUTES: &[RouteSpec] = &[
         methods: &[(Method::GET, "api_channel_history")],
     },
     RouteSpec {
+        pattern: &["apps", "{app_id}", "channels", "{channel}", "guard"],
+        methods: &[(Method::GET, "api_channel_guard"), (Method::PUT, "api_set_channel_guard")],
+    },
+    RouteSpec { pattern: &["apps", "{app_id}", "stats"], methods: &[(Method::GET, "api_app_stats")] },
+    RouteSpec {
         pattern: &["apps", "{app_id}", "bundles"],
         methods: &[(Method::GET, "api_list_bundles"), (Method::POST, "api_register_bundle")],
     },

@@ -60,6 +60,8 @@ impl From<std::io::Error> for StorageError {
     }
 }
 
+/// Cheap to clone: clones share the one OpenDAL operator.
+#[derive(Clone)]
 pub struct Storage {
     operator: Operator,
 }

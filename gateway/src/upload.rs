@@ -468,17 +468,29 @@ async fn store_and_register(
             created.push((*key).to_owned());
         }
     }
+    let archive_bytes = std::fs::metadata(&unpacked.archive).map_err(io("archive size"))?.len();
     let mut input = fields.clone();
     input.insert("storage_key".into(), Value::String(unpacked.zip_key.clone()));
+    input.insert("archive_bytes".into(), archive_bytes.into());
     if let Some(checksum) = &unpacked.checksum {
         input.insert("checksum".into(), Value::String(checksum.clone()));
     }
     input.insert("manifest".into(), unpacked.files.iter().map(StoredFile::manifest_entry).collect());
-    state
+    let registered = state
         .db
         .management_call(key_hash, "api_register_upload", &Value::Object(input))
         .await
-        .map_err(UploadFailure::from)
+        .map_err(UploadFailure::from)?;
+    // An object this upload found already stored may have been deleted since, by cleanup or by a
+    // failed upload's collection; now that the bundle refers to it, nothing deletes it any more.
+    for (key, path) in &objects {
+        let stored = state.storage.stat(key).await.map_err(|e| UploadError::internal("storage stat", e))?;
+        if stored.is_none() {
+            tracing::info!(key, "restoring an object deleted while the upload was registered");
+            state.storage.put_file(key, path).await.map_err(|e| UploadError::internal("storage write", e))?;
+        }
+    }
+    Ok(registered)
 }
 
 /// Deletes the objects a failed upload created that no bundle uses (another upload may share them).

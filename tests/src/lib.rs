@@ -108,6 +108,7 @@ pub fn serve_app(test: &str, app_id: &str, fixture: &str) -> (TestDb, Gateway) {
 pub struct OwnCluster {
     dir: std::path::PathBuf,
     pub port: u16,
+    settings: String,
 }
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -120,6 +121,11 @@ fn as_postgres(args: &[&str]) {
 
 impl OwnCluster {
     pub fn start(name: &str) -> OwnCluster {
+        OwnCluster::start_with(name, &[])
+    }
+
+    /// [`OwnCluster::start`] with extra server settings (`-c name=value`), kept across restarts.
+    pub fn start_with(name: &str, settings: &[&str]) -> OwnCluster {
         let dir = std::env::temp_dir().join(format!("liveupdate-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -134,13 +140,22 @@ impl OwnCluster {
             "-U",
             "postgres",
         ]);
-        let cluster = OwnCluster { dir, port: free_port() };
+        let cluster = OwnCluster {
+            dir,
+            port: free_port(),
+            settings: settings.iter().map(|s| format!(" -c {s}")).collect(),
+        };
         cluster.pg_ctl("start");
         cluster
     }
 
     fn pg_ctl(&self, action: &str) {
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.display());
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1{}",
+            self.port,
+            self.dir.display(),
+            self.settings
+        );
         let data = self.dir.join("data");
         let log = self.dir.join("log");
         as_postgres(&[

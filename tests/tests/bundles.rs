@@ -346,3 +346,54 @@ impl Drop for S3Server {
         let _ = std::fs::remove_dir_all(&self.1);
     }
 }
+
+#[test]
+fn deleted_bundles_leave_storage_after_the_grace_period() {
+    let mut s = setup("bundles_cleanup", &[("LIVEUPDATE_PERIODIC_INTERVAL_MS", "300")]);
+    let shared: &[u8] = b"console.log('the same in both releases');";
+    let first = zip_of(&[("index.html", b"<html>first</html>"), ("app.js", shared)]);
+    let second = zip_of(&[("index.html", b"<html>second</html>"), ("app.js", shared)]);
+    assert_eq!(s.upload("1.0.1", "", &[], &first).status, 201);
+    assert_eq!(s.upload("1.0.2", "?channel=production", &[], &second).status, 201);
+    let all = stored_objects(&s.gw.storage_root);
+    assert_eq!(all.len(), 5, "two zips, two index.html, one app.js: {all:?}");
+    let deleted = http::request(
+        s.gw.addr,
+        "DELETE",
+        &format!("/v1/apps/{APP}/bundles/1.0.1"),
+        &[("x-api-key", s.key.as_str())],
+        b"",
+    );
+    assert_eq!(deleted.status, 200, "{}", String::from_utf8_lossy(&deleted.body));
+    // Within the grace period (7 days) the objects stay, however often the periodic work runs.
+    let runs = s.db.count("SELECT count(*) FROM liveupdate.periodic_runs");
+    assert!(liveupdate_e2e::eventually(20, || s.db.count("SELECT count(*) FROM liveupdate.periodic_runs")
+        >= runs + 3));
+    assert_eq!(stored_objects(&s.gw.storage_root), all);
+
+    // Eight days later: the gateway deletes what only 1.0.1 used, and nothing 1.0.2 needs.
+    s.db.exec("UPDATE liveupdate.bundles SET deleted_at = now() - interval '8 days' WHERE name = '1.0.1'");
+    let gone =
+        [format!("zips/{}.zip", sha256_hex(&first)), format!("files/{}", sha256_hex(b"<html>first</html>"))];
+    let kept: Vec<String> = all.iter().filter(|key| !gone.contains(key)).cloned().collect();
+    assert!(
+        liveupdate_e2e::eventually(20, || stored_objects(&s.gw.storage_root) == kept),
+        "{:?}",
+        stored_objects(&s.gw.storage_root)
+    );
+    assert_eq!(s.db.count("SELECT count(*) FROM liveupdate.storage_deletions"), 0);
+    assert_eq!(
+        s.db.count("SELECT count(*) FROM liveupdate.bundles WHERE name = '1.0.1' AND purged_at IS NOT NULL"),
+        1
+    );
+    // 1.0.2 is whole: a device downloads and verifies it.
+    let device = Device::new(APP, DEVICE).running("builtin").native("1.0.0");
+    let Outcome::Update { url, checksum, .. } = device.outcome(s.gw.addr) else {
+        panic!("no update offered")
+    };
+    assert_eq!(download::fetch_zip(&url, &checksum).unwrap().len(), 2);
+    // Its name stays taken; its content, uploaded again under a new name, is stored again.
+    assert_eq!(s.upload("1.0.1", "", &[], &first).status, 409);
+    assert_eq!(s.upload("1.0.3", "", &[], &first).status, 201);
+    assert_eq!(stored_objects(&s.gw.storage_root), all);
+}

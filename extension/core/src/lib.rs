@@ -8,6 +8,7 @@ pub mod answer;
 pub mod archive;
 pub mod channel;
 mod fields;
+pub mod guard;
 pub mod integrity;
 pub mod manifest_size;
 pub mod plugin;

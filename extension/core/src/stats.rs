@@ -160,6 +160,11 @@ pub fn reports_running_bundle(action: &str) -> bool {
         || matches!(action, "set_next" | "delete" | "checksum_required" | "insufficient_disk_space"))
 }
 
+/// The event a device sends once it has fetched a bundle whole: counted as a "get".
+pub fn is_completed_download(action: &str) -> bool {
+    action == "download_complete"
+}
+
 /// Plugins before 7.17.0 (6.x before 6.14.25) sent `download_fail` when there was simply no update;
 /// those are ignored.
 pub fn counts_download_fail(plugin_version: Option<&Version>) -> bool {
@@ -307,11 +312,6 @@ impl StatsEvent {
             "metadata": self.metadata,
             "device_time_ms": self.timestamp,
         })
-    }
-
-    /// Whether per-version counters count this event: production builds on real devices only.
-    pub fn counts_for_versions(&self) -> bool {
-        self.is_prod && !self.is_emulator
     }
 
     /// `download_fail` from old plugins meant "no update": such events are acknowledged, not stored.

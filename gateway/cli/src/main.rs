@@ -10,6 +10,7 @@ mod archive;
 mod client;
 mod encrypt;
 mod keys;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +60,20 @@ enum Command {
     /// Signing keys on this machine
     #[command(subcommand)]
     Key(KeyCommand),
+    /// An app's statistics per UTC day (or hour): active devices, gets, installs, failures,
+    /// bandwidth, storage, per bundle and per channel
+    Stats {
+        app_id: String,
+        /// First UTC day, YYYY-MM-DD (default: six days ago; today with --hourly)
+        #[arg(long)]
+        from: Option<String>,
+        /// Last UTC day, inclusive (default: today)
+        #[arg(long)]
+        to: Option<String>,
+        /// Per hour instead of per day
+        #[arg(long)]
+        hourly: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -185,6 +200,13 @@ enum ChannelCommand {
     Rollback { app_id: String, name: String },
     /// A channel's deployments, newest first
     History { app_id: String, name: String },
+    /// The failure guard: show its settings and decisions, or change settings with the flags
+    Guard {
+        app_id: String,
+        name: String,
+        #[command(flatten)]
+        settings: GuardSettings,
+    },
     /// A progressive rollout: start <bundle> --percent P, set --percent P, pause, resume, promote, abandon
     Rollout {
         app_id: String,
@@ -197,6 +219,55 @@ enum ChannelCommand {
         #[arg(long)]
         percent: Option<f64>,
     },
+}
+
+#[derive(Args)]
+struct GuardSettings {
+    /// When the deployed bundle fails: rollback, alert or off
+    #[arg(long)]
+    deploy_action: Option<String>,
+    /// When a rollout's bundle fails: pause, rollback, alert or off
+    #[arg(long)]
+    rollout_action: Option<String>,
+    /// Failing share of devices that is too many, in percent
+    #[arg(long)]
+    max_failure_percent: Option<f64>,
+    /// Confidence of the Wilson bound, in percent (e.g. 95)
+    #[arg(long)]
+    confidence_percent: Option<f64>,
+    #[arg(long)]
+    min_attempts: Option<u32>,
+    #[arg(long)]
+    min_failures: Option<u32>,
+    #[arg(long)]
+    window_minutes: Option<u32>,
+    #[arg(long)]
+    watch_minutes: Option<u32>,
+    #[arg(long)]
+    cooldown_minutes: Option<u32>,
+}
+
+impl GuardSettings {
+    /// The settings given, as the API's body; None when none was.
+    fn body(self) -> Option<Value> {
+        let mut body = Map::new();
+        body.extend(self.deploy_action.map(|v| ("deploy_action".to_owned(), Value::from(v))));
+        body.extend(self.rollout_action.map(|v| ("rollout_action".to_owned(), Value::from(v))));
+        body.extend(
+            self.max_failure_percent.map(|v| ("max_failure_rate".to_owned(), Value::from(v / 100.0))),
+        );
+        body.extend(self.confidence_percent.map(|v| ("confidence".to_owned(), Value::from(v / 100.0))));
+        for (name, value) in [
+            ("min_attempts", self.min_attempts),
+            ("min_failures", self.min_failures),
+            ("window_minutes", self.window_minutes),
+            ("watch_minutes", self.watch_minutes),
+            ("cooldown_minutes", self.cooldown_minutes),
+        ] {
+            body.extend(value.map(|v| (name.to_owned(), Value::from(v))));
+        }
+        (!body.is_empty()).then_some(Value::Object(body))
+    }
 }
 
 #[derive(Subcommand)]
@@ -458,6 +529,27 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
                     field(deploy, "deployed_by")
                 )
             });
+            Ok(Answer { json, text })
+        }
+        Command::Channel(ChannelCommand::Guard { app_id, name, settings }) => {
+            let path = format!("apps/{}/channels/{}/guard", segment(&app_id), segment(&name));
+            let json = match settings.body() {
+                Some(body) => client.call(Method::PUT, &path, &[], Some(body)).await?,
+                None => client.call(Method::GET, &path, &[], None).await?,
+            };
+            let text = stats::render_guard(&json);
+            Ok(Answer { json, text })
+        }
+        Command::Stats { app_id, from, to, hourly } => {
+            let (week_ago, today) = stats::default_range(6);
+            let query = vec![
+                ("from", from.unwrap_or(if hourly { today.clone() } else { week_ago })),
+                ("to", to.unwrap_or(today)),
+                ("granularity", if hourly { "hour" } else { "day" }.to_owned()),
+            ];
+            let json =
+                client.call(Method::GET, &format!("apps/{}/stats", segment(&app_id)), &query, None).await?;
+            let text = stats::render(&json);
             Ok(Answer { json, text })
         }
         Command::Bundle(BundleCommand::Upload {

@@ -151,6 +151,15 @@ SELECT liveupdate.record_stats(jsonb_build_array(
     jsonb_build_object('app_id', app, 'device_id', device, 'platform', 'ios', 'plugin_version', '8.51.14',
         'version_build', '1.0', 'version_os', '17', 'version_name', '1.1.0', 'action', 'update_fail', 'is_prod', true, 'is_emulator', false)))
 FROM (VALUES ('com.ma.one', '00000000-0000-4000-8000-00000000000a'), ('com.mb.one', '00000000-0000-4000-8000-00000000000c')) AS d(app, device);
+-- Their statistics, and a decision of the failure guard on each app's beta channel.
+-- (The rollups stop a second short of now: events are a second old before they can be aggregated.)
+SELECT pg_sleep(1.1);
+SELECT (liveupdate.aggregate_stats() ->> 'events')::bigint > 0 AS aggregated;
+INSERT INTO liveupdate.guard_events (app_id, channel_id, target, version_name, action, outcome, attempts, failures,
+                                     lower_bound, max_failure_rate, confidence, counted_since)
+SELECT c.app_id, c.id, 'deploy', '1.1.0', 'alert', 'alert only', 60, 30, 0.37, 0.2, 0.95, now()
+FROM liveupdate.channels AS c JOIN liveupdate.apps AS a ON a.id = c.app_id
+WHERE a.app_id IN ('com.ma.one', 'com.mb.one') AND c.name = 'beta';
 
 -- Rows of the matrix organizations each principal can read, table by table.
 CREATE FUNCTION pg_temp.visible_rows() RETURNS TABLE (relation text, visible bigint) LANGUAGE sql AS $$
@@ -168,8 +177,12 @@ CREATE FUNCTION pg_temp.visible_rows() RETURNS TABLE (relation text, visible big
     UNION ALL SELECT 'devices', count(*) FROM liveupdate.devices WHERE app_id IN (SELECT id FROM matrix_apps)
     UNION ALL SELECT 'device_events', count(*) FROM liveupdate.device_events WHERE app_id IN (SELECT id FROM matrix_apps)
     UNION ALL SELECT 'device_failed_bundles', count(*) FROM liveupdate.device_failed_bundles WHERE app_id IN (SELECT id FROM matrix_apps)
-    UNION ALL SELECT 'bundle_daily_counts', count(*) FROM liveupdate.bundle_daily_counts c JOIN liveupdate.bundles b ON b.id = c.bundle_id WHERE b.app_id IN (SELECT id FROM matrix_apps)
-    UNION ALL SELECT 'bundle_counts (view)', count(*) FROM liveupdate.bundle_counts c JOIN liveupdate.bundles b ON b.id = c.bundle_id WHERE b.app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'stats_activity', count(*) FROM liveupdate.stats_activity WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'stats_versions', count(*) FROM liveupdate.stats_versions WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'stats_adoption', count(*) FROM liveupdate.stats_adoption WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'stats_storage', count(*) FROM liveupdate.stats_storage WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'channel_guards', count(*) FROM liveupdate.channel_guards WHERE app_id IN (SELECT id FROM matrix_apps)
+    UNION ALL SELECT 'guard_events', count(*) FROM liveupdate.guard_events WHERE app_id IN (SELECT id FROM matrix_apps)
 $$;
 GRANT EXECUTE ON FUNCTION pg_temp.visible_rows() TO PUBLIC;
 CREATE FUNCTION pg_temp.visible_as(role_name text, subject text, api_key text)

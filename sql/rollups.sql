@@ -1,0 +1,506 @@
+-- Statistics rollups: what the console and the statistics API show, derived from device_events
+-- (the one source of truth) by aggregate_stats, incrementally: each run reads only the events
+-- received since the previous run, found through a BRIN index on received_at, and adds them to
+-- the counters below. Every figure is a sum of those additions, so the hourly, daily and
+-- per-version views always agree with each other and with the raw events.
+--
+-- Distinct-device figures (active devices, monthly active devices, adoption) cannot be summed
+-- from smaller periods; each keeps the set of devices already counted for its period
+-- (stats_seen_devices, stats_adoption_seen), pruned once the period can no longer receive events.
+-- All periods are UTC (received_at, the server's clock, not the device's).
+
+CREATE INDEX device_events_received_brin ON liveupdate.device_events USING brin (received_at);
+
+CREATE TABLE liveupdate.stats_progress (
+    only_row          boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    aggregated_until  timestamptz NOT NULL DEFAULT '-infinity',
+    last_run_at       timestamptz,
+    last_run_events   bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE liveupdate.stats_progress IS 'Where aggregate_stats stopped: every event received before aggregated_until is in the rollups, none after it.';
+COMMENT ON COLUMN liveupdate.stats_progress.last_run_events IS 'Events the last run added.';
+COMMENT ON COLUMN liveupdate.stats_progress.only_row IS 'There is one row.';
+COMMENT ON COLUMN liveupdate.stats_progress.aggregated_until IS 'Every event received before this time is in the rollups, and none after.';
+COMMENT ON COLUMN liveupdate.stats_progress.last_run_at IS 'When aggregate_stats last ran.';
+
+CREATE TABLE liveupdate.stats_activity (
+    app_id          bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
+    granularity     text NOT NULL CHECK (granularity IN ('hour', 'day', 'month')),
+    period_start    timestamptz NOT NULL,
+    active_devices  bigint NOT NULL DEFAULT 0,
+    new_in_month    bigint NOT NULL DEFAULT 0,
+    events          bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, granularity, period_start)
+);
+COMMENT ON TABLE liveupdate.stats_activity IS 'Per app and UTC hour, day or month: distinct devices that sent events, and the events received.';
+COMMENT ON COLUMN liveupdate.stats_activity.new_in_month IS 'Day rows: devices first seen in the month on that day (summed over the month so far: monthly active devices).';
+COMMENT ON COLUMN liveupdate.stats_activity.granularity IS 'hour, day or month.';
+COMMENT ON COLUMN liveupdate.stats_activity.period_start IS 'Start of the UTC hour, day or month.';
+COMMENT ON COLUMN liveupdate.stats_activity.active_devices IS 'Distinct devices that sent at least one event in the period.';
+COMMENT ON COLUMN liveupdate.stats_activity.events IS 'Events received in the period.';
+
+CREATE TABLE liveupdate.stats_seen_devices (
+    app_id        bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
+    granularity   text NOT NULL,
+    period_start  timestamptz NOT NULL,
+    device_id     uuid NOT NULL,
+    PRIMARY KEY (app_id, granularity, period_start, device_id)
+);
+COMMENT ON TABLE liveupdate.stats_seen_devices IS 'Devices already counted in stats_activity for a recent period (pruned two days after an hour or day, a month after a month).';
+COMMENT ON COLUMN liveupdate.stats_seen_devices.granularity IS 'hour, day or month.';
+COMMENT ON COLUMN liveupdate.stats_seen_devices.period_start IS 'Start of the UTC period.';
+
+CREATE TABLE liveupdate.stats_versions (
+    app_id           bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
+    hour             timestamptz NOT NULL,
+    version_name     text NOT NULL,
+    channel          text NOT NULL,
+    gets             bigint NOT NULL DEFAULT 0,
+    installs         bigint NOT NULL DEFAULT 0,
+    fails            bigint NOT NULL DEFAULT 0,
+    uninstalls       bigint NOT NULL DEFAULT 0,
+    bandwidth_bytes  bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, hour, version_name, channel)
+);
+COMMENT ON TABLE liveupdate.stats_versions IS 'Per app, UTC hour, bundle and channel: gets, installs, failures, uninstalls and bytes served, from production builds on real devices. Kept by name, so figures outlive a purged bundle.';
+COMMENT ON COLUMN liveupdate.stats_versions.channel IS 'The device''s effective channel when the events were aggregated (its override, else its defaultChannel, else the public channel of its platform); empty when none.';
+COMMENT ON COLUMN liveupdate.stats_versions.hour IS 'Start of the UTC hour the events were received in.';
+COMMENT ON COLUMN liveupdate.stats_versions.version_name IS 'The bundle''s name.';
+COMMENT ON COLUMN liveupdate.stats_versions.gets IS 'download_complete events: the device fetched the bundle.';
+COMMENT ON COLUMN liveupdate.stats_versions.installs IS 'set events: the bundle was activated.';
+COMMENT ON COLUMN liveupdate.stats_versions.fails IS '*_fail events about the bundle.';
+COMMENT ON COLUMN liveupdate.stats_versions.uninstalls IS 'set events that replaced this bundle with another.';
+COMMENT ON COLUMN liveupdate.stats_versions.bandwidth_bytes IS 'gets × the bundle''s zip size: what a full download costs (a manifest download of a few changed files costs less).';
+
+CREATE TABLE liveupdate.stats_adoption (
+    app_id        bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
+    day           date NOT NULL,
+    version_name  text NOT NULL,
+    devices       bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, day, version_name)
+);
+COMMENT ON TABLE liveupdate.stats_adoption IS 'Per app, UTC day and bundle (or builtin): distinct devices that reported running it. Divided by the day''s active devices: adoption.';
+COMMENT ON COLUMN liveupdate.stats_adoption.day IS 'UTC day.';
+COMMENT ON COLUMN liveupdate.stats_adoption.version_name IS 'The bundle''s name, or builtin.';
+COMMENT ON COLUMN liveupdate.stats_adoption.devices IS 'Distinct devices that reported running it that day.';
+
+CREATE TABLE liveupdate.stats_adoption_seen (
+    app_id        bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
+    day           date NOT NULL,
+    version_name  text NOT NULL,
+    device_id     uuid NOT NULL,
+    PRIMARY KEY (app_id, day, version_name, device_id)
+);
+COMMENT ON TABLE liveupdate.stats_adoption_seen IS 'Devices already counted in stats_adoption for a recent day (pruned after two days).';
+COMMENT ON COLUMN liveupdate.stats_adoption_seen.day IS 'UTC day.';
+COMMENT ON COLUMN liveupdate.stats_adoption_seen.version_name IS 'The bundle''s name, or builtin.';
+
+CREATE TABLE liveupdate.stats_storage (
+    app_id         bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
+    day            date NOT NULL,
+    storage_bytes  bigint NOT NULL,
+    bundles        integer NOT NULL,
+    measured_at    timestamptz NOT NULL,
+    PRIMARY KEY (app_id, day)
+);
+COMMENT ON TABLE liveupdate.stats_storage IS 'Per app and UTC day: bytes of the stored objects its bundles use (each object once), measured at most hourly; the day''s last measurement.';
+COMMENT ON COLUMN liveupdate.stats_storage.day IS 'UTC day.';
+COMMENT ON COLUMN liveupdate.stats_storage.storage_bytes IS 'Bytes of the distinct stored objects (zips and manifest files) of the app''s bundles not yet purged.';
+COMMENT ON COLUMN liveupdate.stats_storage.bundles IS 'Bundles not yet purged (deleted ones included until then).';
+COMMENT ON COLUMN liveupdate.stats_storage.measured_at IS 'When it was measured.';
+
+SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_progress', '');
+SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_activity', '');
+SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_seen_devices', '');
+SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_versions', '');
+SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_adoption', '');
+SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_adoption_seen', '');
+SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_storage', '');
+
+ALTER TABLE liveupdate.stats_progress ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stats_progress_read ON liveupdate.stats_progress FOR SELECT USING (true);
+ALTER TABLE liveupdate.stats_activity ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stats_activity_read ON liveupdate.stats_activity FOR SELECT
+    USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[]));
+ALTER TABLE liveupdate.stats_versions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stats_versions_read ON liveupdate.stats_versions FOR SELECT
+    USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[]));
+ALTER TABLE liveupdate.stats_adoption ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stats_adoption_read ON liveupdate.stats_adoption FOR SELECT
+    USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[]));
+ALTER TABLE liveupdate.stats_storage ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stats_storage_read ON liveupdate.stats_storage FOR SELECT
+    USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[]));
+-- The seen-device sets are bookkeeping: no client reads them.
+ALTER TABLE liveupdate.stats_seen_devices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE liveupdate.stats_adoption_seen ENABLE ROW LEVEL SECURITY;
+
+-- Events are stored with received_at = their transaction's start, and commit later: an event
+-- received before the newest committed one may still be in flight. The rollups may only advance
+-- to the start of the oldest transaction still open (less a second for a transaction that has
+-- just begun and not yet published its start). Transactions open for over ten minutes are not
+-- event writes (each POST /stats is one statement) and do not hold freshness back.
+-- SECURITY DEFINER: other sessions' transaction starts are visible to privileged roles only.
+CREATE FUNCTION liveupdate._stats_safe_until() RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    now_at timestamptz := clock_timestamp();
+BEGIN
+    -- Activity is otherwise read once per transaction and kept: take a fresh look.
+    PERFORM pg_stat_clear_snapshot();
+    RETURN least(now_at - interval '1 second',
+                 (SELECT min(a.xact_start) FROM pg_stat_activity AS a
+                  WHERE a.pid <> pg_backend_pid() AND a.datname = current_database()
+                    AND a.xact_start > now_at - interval '10 minutes'));
+END
+$$;
+
+-- The start of the oldest event partition: where a first run begins.
+CREATE FUNCTION liveupdate._oldest_event_day() RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT min(to_date(substr(c.relname, 16), 'YYYYMMDD'))::timestamp AT TIME ZONE 'UTC'
+    FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'liveupdate.device_events'::regclass AND c.relname ~ '^device_events_p[0-9]{8}$'
+$$;
+
+-- Adds the events received in [from_time, to_time), which lie within one UTC day, to every rollup;
+-- returns how many there were.
+CREATE FUNCTION liveupdate._aggregate_chunk(from_time timestamptz, to_time timestamptz) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    chunk_day date := from_time::date;
+    day_start timestamptz := date_trunc('day', from_time);
+    month_start timestamptz := date_trunc('month', from_time);
+    chunk_events bigint;
+BEGIN
+    CREATE TEMP TABLE stats_chunk ON COMMIT DROP AS
+    SELECT e.app_id, e.device_id, e.platform, date_trunc('hour', e.received_at) AS hour, e.action,
+           liveupdate._bundle_name_of(e.version_name) AS version_name, e.old_version_name, e.bundle_id,
+           e.is_prod AND NOT e.is_emulator AS counts
+    FROM liveupdate.device_events AS e
+    WHERE e.received_at >= from_time AND e.received_at < to_time
+      AND EXISTS (SELECT 1 FROM liveupdate.apps AS a WHERE a.id = e.app_id);
+    GET DIAGNOSTICS chunk_events = ROW_COUNT;
+    IF chunk_events = 0 THEN
+        DROP TABLE pg_temp.stats_chunk;
+        RETURN 0;
+    END IF;
+    ANALYZE pg_temp.stats_chunk;
+
+    -- Activity: devices not yet counted for their hour, day and month, and the events.
+    WITH fresh AS (
+        INSERT INTO liveupdate.stats_seen_devices AS s (app_id, granularity, period_start, device_id)
+        SELECT DISTINCT c.app_id, g.granularity,
+               CASE g.granularity WHEN 'hour' THEN c.hour WHEN 'day' THEN day_start ELSE month_start END,
+               c.device_id
+        FROM pg_temp.stats_chunk AS c CROSS JOIN (VALUES ('hour'), ('day'), ('month')) AS g(granularity)
+        ON CONFLICT DO NOTHING
+        RETURNING s.app_id, s.granularity, s.period_start
+    ), additions AS (
+        SELECT f.app_id, f.granularity, f.period_start, count(*) AS active_devices, 0::bigint AS new_in_month,
+               0::bigint AS events
+        FROM fresh AS f GROUP BY f.app_id, f.granularity, f.period_start
+        UNION ALL
+        SELECT f.app_id, 'day', day_start, 0, count(*), 0
+        FROM fresh AS f WHERE f.granularity = 'month' GROUP BY f.app_id
+        UNION ALL
+        SELECT c.app_id, g.granularity,
+               CASE g.granularity WHEN 'hour' THEN c.hour WHEN 'day' THEN day_start ELSE month_start END, 0, 0, count(*)
+        FROM pg_temp.stats_chunk AS c CROSS JOIN (VALUES ('hour'), ('day'), ('month')) AS g(granularity)
+        GROUP BY 1, 2, 3
+    )
+    INSERT INTO liveupdate.stats_activity AS a (app_id, granularity, period_start, active_devices, new_in_month, events)
+    SELECT d.app_id, d.granularity, d.period_start, sum(d.active_devices), sum(d.new_in_month), sum(d.events)
+    FROM additions AS d GROUP BY d.app_id, d.granularity, d.period_start
+    ON CONFLICT ON CONSTRAINT stats_activity_pkey DO UPDATE
+    SET active_devices = a.active_devices + excluded.active_devices,
+        new_in_month = a.new_in_month + excluded.new_in_month,
+        events = a.events + excluded.events;
+
+    -- Per-version counters (protocol.md §5.5), production builds on real devices only, by the
+    -- device's effective channel.
+    WITH counted AS (
+        SELECT c.* FROM pg_temp.stats_chunk AS c
+        WHERE c.counts AND c.bundle_id IS NOT NULL
+          AND (c.action = 'set' OR liveupdate._is_failure_action(c.action) OR liveupdate._is_download_action(c.action))
+    ), contributions AS (
+        SELECT k.app_id, k.device_id, k.platform, k.hour, k.bundle_id,
+               liveupdate._is_download_action(k.action)::integer AS gets, (k.action = 'set')::integer AS installs,
+               liveupdate._is_failure_action(k.action)::integer AS fails, 0 AS uninstalls
+        FROM counted AS k
+        UNION ALL
+        SELECT k.app_id, k.device_id, k.platform, k.hour, o.id, 0, 0, 0, 1
+        FROM counted AS k JOIN liveupdate.bundles AS o ON o.app_id = k.app_id AND o.name = k.old_version_name
+        WHERE k.action = 'set' AND o.id <> k.bundle_id
+    ), device_channels AS (
+        SELECT DISTINCT ON (x.app_id, x.device_id) x.app_id, x.device_id,
+               coalesce(oc.name, dc.name, pc.name, '') AS channel
+        FROM (SELECT DISTINCT t.app_id, t.device_id, t.platform FROM contributions AS t) AS x
+        LEFT JOIN liveupdate.device_overrides AS o ON o.app_id = x.app_id AND o.device_id = x.device_id
+        LEFT JOIN liveupdate.channels AS oc ON oc.id = o.channel_id
+        LEFT JOIN liveupdate.devices AS d ON d.app_id = x.app_id AND d.device_id = x.device_id
+        LEFT JOIN liveupdate.channels AS dc ON dc.app_id = x.app_id AND dc.name = d.default_channel
+        LEFT JOIN LATERAL (
+            SELECT p.name FROM liveupdate.channels AS p
+            WHERE p.app_id = x.app_id AND p.public
+              AND CASE x.platform WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android
+                                  WHEN 'electron' THEN p.electron ELSE false END
+            LIMIT 1) AS pc ON true
+        ORDER BY x.app_id, x.device_id
+    )
+    INSERT INTO liveupdate.stats_versions AS v (app_id, hour, version_name, channel, gets, installs, fails,
+                                               uninstalls, bandwidth_bytes)
+    SELECT t.app_id, t.hour, b.name, dch.channel, sum(t.gets), sum(t.installs), sum(t.fails), sum(t.uninstalls),
+           sum(t.gets * coalesce(b.archive_bytes, 0))
+    FROM contributions AS t
+    JOIN liveupdate.bundles AS b ON b.id = t.bundle_id
+    JOIN device_channels AS dch ON dch.app_id = t.app_id AND dch.device_id = t.device_id
+    GROUP BY t.app_id, t.hour, b.name, dch.channel
+    ON CONFLICT ON CONSTRAINT stats_versions_pkey DO UPDATE
+    SET gets = v.gets + excluded.gets,
+        installs = v.installs + excluded.installs,
+        fails = v.fails + excluded.fails,
+        uninstalls = v.uninstalls + excluded.uninstalls,
+        bandwidth_bytes = v.bandwidth_bytes + excluded.bandwidth_bytes;
+
+    -- Adoption: devices not yet counted as running each bundle today.
+    WITH fresh AS (
+        INSERT INTO liveupdate.stats_adoption_seen AS s (app_id, day, version_name, device_id)
+        SELECT DISTINCT c.app_id, chunk_day, c.version_name, c.device_id
+        FROM pg_temp.stats_chunk AS c
+        WHERE liveupdate._reports_running_bundle(c.action) AND c.version_name NOT IN ('', 'unknown')
+        ON CONFLICT DO NOTHING
+        RETURNING s.app_id, s.version_name
+    )
+    INSERT INTO liveupdate.stats_adoption AS a (app_id, day, version_name, devices)
+    SELECT f.app_id, chunk_day, f.version_name, count(*) FROM fresh AS f GROUP BY f.app_id, f.version_name
+    ON CONFLICT ON CONSTRAINT stats_adoption_pkey DO UPDATE SET devices = a.devices + excluded.devices;
+
+    DROP TABLE pg_temp.stats_chunk;
+    RETURN chunk_events;
+END
+$$;
+
+-- Measures each app's stored bytes for today, at most once an hour per app (it reads every
+-- bundle's file list, so it does not run every minute).
+CREATE FUNCTION liveupdate._measure_storage() RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    measured integer;
+BEGIN
+    INSERT INTO liveupdate.stats_storage AS s (app_id, day, storage_bytes, bundles, measured_at)
+    SELECT a.id, current_date, coalesce(objects.bytes, 0),
+           (SELECT count(*) FROM liveupdate.bundles AS b WHERE b.app_id = a.id AND b.purged_at IS NULL),
+           clock_timestamp()
+    FROM liveupdate.apps AS a
+    LEFT JOIN LATERAL (
+        SELECT sum(o.bytes)::bigint AS bytes FROM (
+            SELECT max(b.archive_bytes) AS bytes FROM liveupdate.bundles AS b
+            WHERE b.app_id = a.id AND b.purged_at IS NULL AND b.storage_key IS NOT NULL GROUP BY b.storage_key
+            UNION ALL
+            SELECT max(f.file_size) FROM liveupdate.bundle_files AS f JOIN liveupdate.bundles AS b ON b.id = f.bundle_id
+            WHERE b.app_id = a.id AND b.purged_at IS NULL AND f.storage_key IS NOT NULL GROUP BY f.storage_key
+        ) AS o) AS objects ON true
+    WHERE NOT EXISTS (SELECT 1 FROM liveupdate.stats_storage AS m
+                      WHERE m.app_id = a.id AND m.day = current_date AND m.measured_at > clock_timestamp() - interval '1 hour')
+    ON CONFLICT ON CONSTRAINT stats_storage_pkey DO UPDATE
+    SET storage_bytes = excluded.storage_bytes, bundles = excluded.bundles, measured_at = excluded.measured_at;
+    GET DIAGNOSTICS measured = ROW_COUNT;
+    RETURN measured;
+END
+$$;
+
+-- Brings the rollups up to date with every event committed so far. Runs never overlap: a second
+-- caller returns at once with skipped. SECURITY DEFINER: the gateway and pg_cron call it; it
+-- writes tables no client may write.
+CREATE FUNCTION liveupdate.aggregate_stats() RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    safe_until timestamptz;
+    done_until timestamptz;
+    chunk_end timestamptz;
+    added bigint := 0;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('liveupdate.aggregate_stats')) THEN
+        RETURN jsonb_build_object('skipped', true);
+    END IF;
+    -- Before anything else in the transaction: the bound must come from a fresh look.
+    safe_until := liveupdate._stats_safe_until();
+    INSERT INTO liveupdate.stats_progress DEFAULT VALUES ON CONFLICT DO NOTHING;
+    SELECT p.aggregated_until INTO done_until FROM liveupdate.stats_progress AS p;
+    IF done_until = '-infinity' THEN
+        done_until := least(coalesce(liveupdate._oldest_event_day(), safe_until), safe_until);
+    END IF;
+    WHILE done_until < safe_until LOOP
+        -- One UTC day per chunk at most (UTC days are always 24 hours).
+        chunk_end := least(safe_until, date_trunc('day', done_until) + interval '24 hours');
+        added := added + liveupdate._aggregate_chunk(done_until, chunk_end);
+        done_until := chunk_end;
+    END LOOP;
+    UPDATE liveupdate.stats_progress
+    SET aggregated_until = greatest(aggregated_until, done_until), last_run_at = clock_timestamp(), last_run_events = added;
+
+    -- Sets of periods that can no longer receive events.
+    DELETE FROM liveupdate.stats_seen_devices AS s
+    WHERE s.granularity IN ('hour', 'day') AND s.period_start < date_trunc('day', done_until) - interval '48 hours';
+    DELETE FROM liveupdate.stats_seen_devices AS s
+    WHERE s.granularity = 'month' AND s.period_start < date_trunc('month', date_trunc('month', done_until) - interval '1 day');
+    DELETE FROM liveupdate.stats_adoption_seen AS s WHERE s.day < done_until::date - 2;
+
+    RETURN jsonb_build_object('events', added, 'aggregated_until', done_until,
+                              'storage_measured', liveupdate._measure_storage());
+END
+$$;
+COMMENT ON FUNCTION liveupdate.aggregate_stats() IS
+    'Adds the events committed since the last run to the statistics rollups and measures storage (hourly per app); returns {events, aggregated_until, storage_measured}, or {skipped: true} while another run is in progress. run_periodic calls it every minute.';
+
+-- Forgets the rollups from the start of since's month on, so the next aggregate_stats rebuilds
+-- them from the raw events still kept (after a backfill of events, say).
+CREATE FUNCTION liveupdate.reaggregate_stats(since timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    restart_at timestamptz := date_trunc('month', since);
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('liveupdate.aggregate_stats'));
+    DELETE FROM liveupdate.stats_activity AS a WHERE a.period_start >= restart_at;
+    DELETE FROM liveupdate.stats_seen_devices AS s WHERE s.period_start >= restart_at;
+    DELETE FROM liveupdate.stats_versions AS v WHERE v.hour >= restart_at;
+    DELETE FROM liveupdate.stats_adoption AS a WHERE a.day >= restart_at::date;
+    DELETE FROM liveupdate.stats_adoption_seen AS s WHERE s.day >= restart_at::date;
+    INSERT INTO liveupdate.stats_progress DEFAULT VALUES ON CONFLICT DO NOTHING;
+    UPDATE liveupdate.stats_progress SET aggregated_until = least(aggregated_until, restart_at);
+    RETURN restart_at;
+END
+$$;
+COMMENT ON FUNCTION liveupdate.reaggregate_stats(timestamptz) IS
+    'Forgets the statistics rollups from the start of the (UTC) month of since; the next aggregate_stats rebuilds them from the raw events. Returns where it will restart.';
+
+-- The statistics API: an app's figures for the UTC days (or hours) from from_day to to_day.
+CREATE FUNCTION liveupdate.app_stats(app_id text, from_day date, to_day date, granularity text DEFAULT 'day')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    app_pk bigint := liveupdate._app_pk(app_id);
+    range_start timestamptz := from_day::timestamptz;
+    range_end timestamptz := (to_day + 1)::timestamptz;
+    step interval := CASE granularity WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END;
+    most_days integer := CASE granularity WHEN 'hour' THEN 31 ELSE 400 END;
+    periods jsonb;
+BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 1);
+    IF granularity IS NULL OR granularity NOT IN ('day', 'hour') THEN
+        RAISE EXCEPTION 'granularity must be day or hour' USING ERRCODE = '22023';
+    END IF;
+    IF from_day IS NULL OR to_day IS NULL OR to_day < from_day THEN
+        RAISE EXCEPTION 'from and to must be dates, from on or before to' USING ERRCODE = '22023';
+    END IF;
+    IF to_day - from_day >= most_days THEN
+        RAISE EXCEPTION 'at most % days at % granularity', most_days, granularity USING ERRCODE = '22023';
+    END IF;
+
+    WITH slots AS (
+        SELECT s AS period_start FROM generate_series(range_start, range_end - step, step) AS s
+    ), versions AS (
+        SELECT date_trunc(granularity, v.hour) AS period_start, v.version_name, v.channel,
+               sum(v.gets) AS gets, sum(v.installs) AS installs, sum(v.fails) AS fails,
+               sum(v.uninstalls) AS uninstalls, sum(v.bandwidth_bytes) AS bandwidth_bytes
+        FROM liveupdate.stats_versions AS v
+        WHERE v.app_id = app_pk AND v.hour >= range_start AND v.hour < range_end
+        GROUP BY 1, 2, 3
+    ), activity AS (
+        SELECT a.period_start, a.active_devices, a.events
+        FROM liveupdate.stats_activity AS a
+        WHERE a.app_id = app_pk AND a.granularity = app_stats.granularity
+          AND a.period_start >= range_start AND a.period_start < range_end
+    )
+    SELECT jsonb_agg(jsonb_build_object(
+        'start', s.period_start,
+        'active_devices', coalesce(a.active_devices, 0),
+        -- Devices first seen in the month on each day so far: the month's distinct devices to date.
+        'monthly_active_devices', CASE WHEN granularity = 'day' THEN coalesce(
+            (SELECT sum(m.new_in_month) FROM liveupdate.stats_activity AS m
+             WHERE m.app_id = app_pk AND m.granularity = 'day'
+               AND m.period_start >= date_trunc('month', s.period_start) AND m.period_start <= s.period_start), 0) END,
+        'events', coalesce(a.events, 0),
+        'gets', coalesce(t.gets, 0), 'installs', coalesce(t.installs, 0), 'fails', coalesce(t.fails, 0),
+        'uninstalls', coalesce(t.uninstalls, 0), 'bandwidth_bytes', coalesce(t.bandwidth_bytes, 0),
+        'storage_bytes', CASE WHEN granularity = 'day' THEN
+            (SELECT st.storage_bytes FROM liveupdate.stats_storage AS st
+             WHERE st.app_id = app_pk AND st.day = s.period_start::date) END,
+        'versions', coalesce(vv.list, '[]'),
+        'channels', coalesce(cc.list, '[]')) ORDER BY s.period_start)
+    INTO periods
+    FROM slots AS s
+    LEFT JOIN activity AS a ON a.period_start = s.period_start
+    LEFT JOIN LATERAL (
+        SELECT sum(v.gets) AS gets, sum(v.installs) AS installs, sum(v.fails) AS fails,
+               sum(v.uninstalls) AS uninstalls, sum(v.bandwidth_bytes) AS bandwidth_bytes
+        FROM versions AS v WHERE v.period_start = s.period_start) AS t ON true
+    LEFT JOIN LATERAL (
+        SELECT jsonb_agg(jsonb_build_object(
+                   'version', n.version_name, 'gets', coalesce(n.gets, 0), 'installs', coalesce(n.installs, 0),
+                   'fails', coalesce(n.fails, 0), 'uninstalls', coalesce(n.uninstalls, 0),
+                   'bandwidth_bytes', coalesce(n.bandwidth_bytes, 0),
+                   'devices', n.devices,
+                   'adoption', CASE WHEN n.devices IS NOT NULL AND a.active_devices > 0
+                                    THEN round(n.devices::numeric / a.active_devices, 4) END)
+               ORDER BY n.version_name) AS list
+        FROM (
+            SELECT coalesce(v.version_name, d.version_name) AS version_name, v.gets, v.installs, v.fails,
+                   v.uninstalls, v.bandwidth_bytes, d.devices
+            FROM (SELECT x.version_name, sum(x.gets) AS gets, sum(x.installs) AS installs, sum(x.fails) AS fails,
+                         sum(x.uninstalls) AS uninstalls, sum(x.bandwidth_bytes) AS bandwidth_bytes
+                  FROM versions AS x WHERE x.period_start = s.period_start GROUP BY x.version_name) AS v
+            FULL JOIN (SELECT ad.version_name, ad.devices FROM liveupdate.stats_adoption AS ad
+                       WHERE granularity = 'day' AND ad.app_id = app_pk AND ad.day = s.period_start::date) AS d
+                ON d.version_name = v.version_name) AS n) AS vv ON true
+    LEFT JOIN LATERAL (
+        SELECT jsonb_agg(jsonb_build_object(
+                   'channel', c.channel, 'gets', c.gets, 'installs', c.installs, 'fails', c.fails,
+                   'uninstalls', c.uninstalls, 'bandwidth_bytes', c.bandwidth_bytes) ORDER BY c.channel) AS list
+        FROM (SELECT x.channel, sum(x.gets) AS gets, sum(x.installs) AS installs, sum(x.fails) AS fails,
+                     sum(x.uninstalls) AS uninstalls, sum(x.bandwidth_bytes) AS bandwidth_bytes
+              FROM versions AS x WHERE x.period_start = s.period_start GROUP BY x.channel) AS c) AS cc ON true;
+
+    RETURN jsonb_build_object(
+        'app_id', app_id, 'granularity', granularity, 'from', from_day, 'to', to_day,
+        'fresh_until', (SELECT p.aggregated_until FROM liveupdate.stats_progress AS p),
+        'periods', coalesce(periods, '[]'));
+END
+$$;
+COMMENT ON FUNCTION liveupdate.app_stats(text, date, date, text) IS
+    'An app''s statistics for the UTC days from_day..to_day (inclusive), per day (at most 400 days) or hour (at most 31 days): active and monthly active devices (month to date), events, gets/installs/fails/uninstalls and bandwidth in total, per bundle (with adoption: the share of the day''s active devices running it) and per channel, and storage used. fresh_until: every event received before it is included. Read rights on the app.';
+
+CREATE FUNCTION liveupdate.api_app_stats(input jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields jsonb := liveupdate._input(input, '{app_id, from, to, granularity}');
+BEGIN
+    RETURN liveupdate.app_stats(liveupdate._required_text(fields, 'app_id'),
+        liveupdate._date_field(fields, 'from'), liveupdate._date_field(fields, 'to'),
+        coalesce(liveupdate._text_field(fields, 'granularity'), 'day'));
+END
+$$;
+COMMENT ON FUNCTION liveupdate.api_app_stats(jsonb) IS
+    'Management API: an app''s statistics (read rights). {app_id, from, to (YYYY-MM-DD, UTC, inclusive), granularity? day|hour} → see app_stats.';

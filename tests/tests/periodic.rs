@@ -1,0 +1,245 @@
+//! The periodic work end to end: statistics rollups and the failure guard run by the gateway's
+//! timer (and reported by the management API and the CLI), the same work run by pg_cron where the
+//! database has it, and neither applying a guard decision twice across gateway and database
+//! restarts. Device reports arrive through `POST /stats`; devices see a rollback at their next
+//! `/updates`.
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::process::Command;
+
+use liveupdate_e2e::device::{Device, Outcome};
+use liveupdate_e2e::{Gateway, OwnCluster, TestDb, eventually, free_port, http};
+use serde_json::{Value, json};
+
+const APP: &str = "com.acme.periodic";
+const FAST: [(&str, &str); 1] = [("LIVEUPDATE_PERIODIC_INTERVAL_MS", "300")];
+
+/// An app whose public channel had 1.0.0 and now serves 1.1.0; answers an API key for it.
+fn arrange(db: &mut TestDb) -> String {
+    db.app(APP);
+    db.exec(&format!(
+        "SELECT liveupdate.register_bundle('{APP}', v, external_url => 'https://cdn.acme.test/' || v || '.zip')
+         FROM unnest(ARRAY['1.0.0', '1.1.0']) AS v;
+         SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.0', public => true,
+                                          disable_auto_update => 'none');
+         SELECT liveupdate.set_channel_bundle('{APP}', 'production', '1.1.0');"
+    ));
+    db.client
+        .query_one(
+            "SELECT key FROM liveupdate.create_api_key((SELECT organization_id FROM liveupdate.apps WHERE app_id = $1), 'stats', 'read')",
+            &[&APP],
+        )
+        .unwrap()
+        .get(0)
+}
+
+fn device_id(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// Devices `first..=last` report `action` about `version`, in one batch.
+fn report(gw: &Gateway, first: u32, last: u32, action: &str, version: &str) {
+    let events: Vec<Value> = (first..=last)
+        .map(|n| {
+            json!({"app_id": APP, "device_id": device_id(n), "platform": "ios", "plugin_version": "8.51.14",
+                   "version_build": "1.0.0", "version_os": "17", "version_name": version,
+                   "old_version_name": "1.0.0", "action": action, "is_prod": true, "is_emulator": false})
+        })
+        .collect();
+    let response = http::post_json(gw.addr, "/stats", &Value::Array(events));
+    assert_eq!(response.status, 200, "{:?}", response.body);
+}
+
+/// A bad release: 60 devices install 1.1.0 and 25 of them report it failing.
+fn bad_release(gw: &Gateway) {
+    report(gw, 1, 60, "set", "1.1.0");
+    report(gw, 1, 25, "update_fail", "1.1.0");
+}
+
+fn channel_bundle(db: &mut TestDb) -> String {
+    db.client
+        .query_one(
+            "SELECT b.name FROM liveupdate.channels c JOIN liveupdate.bundles b ON b.id = c.bundle_id WHERE c.name = 'production'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+fn decisions(db: &mut TestDb) -> i64 {
+    db.count("SELECT count(*) FROM liveupdate.guard_events")
+}
+
+fn runs_by(db: &mut TestDb, runner: &str) -> i64 {
+    db.client
+        .query_one("SELECT count(*) FROM liveupdate.periodic_runs WHERE runner = $1", &[&runner])
+        .unwrap()
+        .get(0)
+}
+
+fn today(db: &mut TestDb) -> String {
+    db.client.query_one("SELECT (now() AT TIME ZONE 'UTC')::date::text", &[]).unwrap().get(0)
+}
+
+#[test]
+fn rollups_and_the_guard_run_on_the_gateway_timer() {
+    let port = free_port();
+    let mut db = TestDb::create("periodic_timer", &format!("http://127.0.0.1:{port}"));
+    let key = arrange(&mut db);
+    let gw = Gateway::start_with(&db, port, &FAST);
+    let device = Device::new(APP, &device_id(900)).running("1.0.0").native("1.0.0");
+    assert!(matches!(device.outcome(gw.addr), Outcome::Update { version, .. } if version == "1.1.0"));
+
+    bad_release(&gw);
+    assert!(eventually(20, || channel_bundle(&mut db) == "1.0.0"), "the guard did not roll the channel back");
+    let decision = db
+        .client
+        .query_one("SELECT action, outcome, attempts, failures FROM liveupdate.guard_events", &[])
+        .unwrap();
+    assert_eq!(
+        (
+            decision.get::<_, String>(0),
+            decision.get::<_, String>(1),
+            decision.get::<_, i64>(2),
+            decision.get::<_, i64>(3)
+        ),
+        ("rollback".into(), "rolled back to 1.0.0".into(), 60, 25)
+    );
+    // A device that took 1.1.0 is offered 1.0.0 at its next check.
+    let updated = Device::new(APP, &device_id(30)).running("1.1.0").native("1.0.0");
+    assert!(matches!(updated.outcome(gw.addr), Outcome::Update { version, .. } if version == "1.0.0"));
+
+    // The rollups have the reports within a few timer periods: the statistics API and the CLI.
+    let day = today(&mut db);
+    let path = format!("/v1/apps/{APP}/stats?from={day}&to={day}");
+    let mut stats = Value::Null;
+    assert!(eventually(20, || {
+        stats = http::request(gw.addr, "GET", &path, &[("x-api-key", key.as_str())], b"").json();
+        stats["periods"][0]["installs"] == 60
+    }));
+    let period = &stats["periods"][0];
+    assert_eq!(
+        (&period["fails"], &period["active_devices"], &period["uninstalls"]),
+        (&json!(25), &json!(60), &json!(60))
+    );
+    let version = period["versions"].as_array().unwrap().iter().find(|v| v["version"] == "1.1.0").unwrap();
+    assert_eq!(
+        (&version["installs"], &version["fails"], &version["devices"]),
+        (&json!(60), &json!(25), &json!(60))
+    );
+    assert_eq!(
+        period["channels"],
+        json!([{"channel": "production", "gets": 0, "installs": 60, "fails": 25, "uninstalls": 60, "bandwidth_bytes": 0}])
+    );
+
+    let cli =
+        Command::new(std::env::var("LIVEUPDATE_CLI_BIN").expect("LIVEUPDATE_CLI_BIN: run with make test"))
+            .args(["stats", APP, "--from", &day, "--to", &day])
+            .env("LIVEUPDATE_SERVER", gw.base_url())
+            .env("LIVEUPDATE_API_KEY", &key)
+            .output()
+            .unwrap();
+    let text = String::from_utf8_lossy(&cli.stdout);
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(text.contains("1.1.0            gets 0, installs 60, fails 25 (29.4%), uninstalls 0"), "{text}");
+    assert!(text.contains("production       gets 0, installs 60, fails 25"), "{text}");
+    let guard = Command::new(std::env::var("LIVEUPDATE_CLI_BIN").unwrap())
+        .args(["channel", "guard", APP, "production"])
+        .env("LIVEUPDATE_SERVER", gw.base_url())
+        .env("LIVEUPDATE_API_KEY", &key)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&guard.stdout);
+    assert!(
+        text.contains("deploy 1.1.0: 25 of 60 devices failing") && text.contains("rolled back to 1.0.0"),
+        "{text}"
+    );
+
+    assert!(runs_by(&mut db, "liveupdate-gateway") > 0);
+    assert_eq!(decisions(&mut db), 1, "one decision, however many runs");
+}
+
+#[test]
+fn guard_decisions_survive_gateway_and_database_restarts() {
+    let cluster = OwnCluster::start("periodic_restart");
+    let port = free_port();
+    let mut db =
+        TestDb::create_in(&cluster.server(), "periodic_restart", &format!("http://127.0.0.1:{port}"));
+    arrange(&mut db);
+    // No cooldown: were the guard to judge the same deployment again, it would act again.
+    db.exec(&format!("SELECT liveupdate.set_channel_guard('{APP}', 'production', cooldown_minutes => 0)"));
+    let gw = Gateway::start_with(&db, port, &FAST);
+    bad_release(&gw);
+    assert!(eventually(20, || decisions(&mut db) == 1));
+
+    let runs = runs_by(&mut db, "liveupdate-gateway");
+    drop(gw);
+    let gw = Gateway::start_with(&db, port, &FAST);
+    assert!(eventually(20, || runs_by(&mut db, "liveupdate-gateway") >= runs + 3));
+    assert_eq!((decisions(&mut db), channel_bundle(&mut db)), (1, "1.0.0".into()));
+
+    cluster.stop();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    cluster.start_again();
+    let mut db = TestDb::reconnect(&db);
+    let runs = runs_by(&mut db, "liveupdate-gateway");
+    assert!(
+        eventually(30, || runs_by(&mut db, "liveupdate-gateway") >= runs + 3),
+        "the timer did not resume"
+    );
+    assert_eq!((decisions(&mut db), channel_bundle(&mut db)), (1, "1.0.0".into()));
+    assert_eq!(db.count("SELECT count(*) FROM liveupdate.deploy_history WHERE reason = 'guard'"), 1);
+    drop(gw);
+}
+
+#[test]
+fn pg_cron_runs_the_periodic_work_where_the_database_has_it() {
+    // pg_cron serves the one database named here, which the test then creates.
+    let cluster = OwnCluster::start_with(
+        "periodic_cron",
+        &[
+            "shared_preload_libraries=pg_cron",
+            "cron.database_name=e2e_periodic_cron",
+            "cron.use_background_workers=on",
+        ],
+    );
+    let port = free_port();
+    let mut db = TestDb::create_in(&cluster.server(), "periodic_cron", &format!("http://127.0.0.1:{port}"));
+    arrange(&mut db);
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM cron.job WHERE jobname = 'liveupdate-periodic' AND schedule = '* * * * *'"
+        ),
+        1
+    );
+    // The migrations are safe to apply again: still one job.
+    db.apply_migrations();
+    assert_eq!(db.count("SELECT count(*) FROM cron.job"), 1);
+    let gw = Gateway::start_with(&db, port, &FAST);
+    bad_release(&gw);
+    // pg_cron runs every minute: within about a minute, the guard has acted and the rollups are fresh.
+    assert!(eventually(90, || decisions(&mut db) == 1), "pg_cron did not run the periodic work");
+    assert_eq!(channel_bundle(&mut db), "1.0.0");
+    assert!(eventually(70, || {
+        db.count("SELECT coalesce(sum(installs), 0)::bigint FROM liveupdate.stats_versions WHERE version_name = '1.1.0'") == 60
+    }));
+    assert_eq!(runs_by(&mut db, "liveupdate-gateway"), 0, "the gateway left the periodic work to pg_cron");
+    assert!(runs_by(&mut db, "pg_cron") >= 1);
+    assert!(eventually(10, || db
+        .count("SELECT count(*) FROM cron.job_run_details WHERE status = 'succeeded'")
+        >= 1));
+
+    // After a database restart pg_cron carries on, and decides nothing twice.
+    let runs = runs_by(&mut db, "pg_cron");
+    cluster.stop();
+    cluster.start_again();
+    let mut db = TestDb::reconnect(&db);
+    assert!(
+        eventually(90, || db.count("SELECT count(*) FROM liveupdate.periodic_runs") > runs),
+        "pg_cron stopped"
+    );
+    assert_eq!(decisions(&mut db), 1);
+    assert_eq!(runs_by(&mut db, "liveupdate-gateway"), 0);
+    drop(gw);
+}
