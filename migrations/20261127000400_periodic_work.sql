@@ -1,4 +1,4 @@
--- Deployment migration 5: who runs liveupdate.run_periodic() every minute (statistics rollups,
+-- Deployment migration 5: who runs liveupdate.run_periodic() (statistics rollups,
 -- event partitions, the failure guard, bundle cleanup). Where this database has pg_cron (Supabase
 -- does; on Debian, postgresql-15-cron with shared_preload_libraries = 'pg_cron' and
 -- cron.database_name naming this database), a pg_cron job does. Otherwise the gateway does, on
@@ -17,7 +17,12 @@ BEGIN
         RETURN;
     END IF;
     CREATE EXTENSION IF NOT EXISTS pg_cron;
-    -- A job of this name is replaced, not added again.
-    PERFORM cron.schedule('liveupdate-periodic', '* * * * *', 'SELECT liveupdate.run_periodic()');
+    -- Every 30 seconds, so rollups are fresh within a minute; pg_cron before 1.5 (Debian 12 ships
+    -- 1.4) schedules whole minutes only. A job of this name is replaced, not added again.
+    PERFORM cron.schedule('liveupdate-periodic',
+        CASE WHEN (SELECT regexp_split_to_array(e.extversion, '[.-]')::integer[] >= '{1,5}'
+                   FROM pg_extension AS e WHERE e.extname = 'pg_cron')
+             THEN '30 seconds' ELSE '* * * * *' END,
+        'SELECT liveupdate.run_periodic()');
 END
 $$;

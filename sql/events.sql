@@ -78,7 +78,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION liveupdate.ensure_event_partitions(integer) IS
-    'Creates the missing daily partitions of device_events for today (UTC) and the next days_ahead days; returns how many it created. run_periodic calls it every minute.';
+    'Creates the missing daily partitions of device_events for today (UTC) and the next days_ahead days; returns how many it created. run_periodic calls it on every run.';
 
 -- Drops the daily partitions of device_events that end more than keep_days days ago.
 -- SECURITY DEFINER: run by the gateway's login role, which owns nothing.

@@ -1,4 +1,4 @@
--- The automatic failure guard: every minute (run_periodic), for each channel's recent deployment
+-- The automatic failure guard: on every periodic run (run_periodic), for each channel's recent deployment
 -- and each running rollout, the share of devices that tried the bundle and reported a failure is
 -- judged by the lower bound of its Wilson score interval. When that bound exceeds the channel's
 -- limit, with enough attempts and failures, and no decision was made on the channel within its
@@ -200,7 +200,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION liveupdate.run_guard() IS
-    'The failure guard: judges each watched deployment and running rollout by the Wilson lower bound of its device failure rate and acts (rollback, pause, alert) where it crosses the channel''s limit; returns the decisions, also kept in guard_events. run_periodic calls it every minute.';
+    'The failure guard: judges each watched deployment and running rollout by the Wilson lower bound of its device failure rate and acts (rollback, pause, alert) where it crosses the channel''s limit; returns the decisions, also kept in guard_events. run_periodic calls it on every run.';
 
 -- Changes a channel's guard settings; NULL leaves a setting as it is.
 CREATE FUNCTION liveupdate.set_channel_guard(app_id text, channel text, deploy_action text DEFAULT NULL,

@@ -1,4 +1,4 @@
--- The periodic work, one call: pg_cron runs it every minute where the database has pg_cron (the
+-- The periodic work, one call: pg_cron runs it every 30 seconds (or minute) where the database has pg_cron (the
 -- deployment migrations schedule it), otherwise the gateway does, on a timer. Everything happens
 -- in the caller's one transaction, and runs never overlap (an advisory lock): a run that dies
 -- half-way leaves nothing half-done, and two schedulers cannot act twice.
@@ -52,7 +52,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION liveupdate.run_periodic() IS
-    'The periodic work, every minute: statistics rollups, event partitions (created ahead; dropped after liveupdate.event_retention_days, default 90, once aggregated), the failure guard, bundle retention and purging. Returns what each step did, or {skipped: true} while another run is in progress.';
+    'The periodic work, every 30 seconds by default: statistics rollups, event partitions (created ahead; dropped after liveupdate.event_retention_days, default 90, once aggregated), the failure guard, bundle retention and purging. Returns what each step did, or {skipped: true} while another run is in progress.';
 
 -- Whether pg_cron runs run_periodic in this database; the gateway then leaves it alone.
 -- SECURITY DEFINER: pg_cron's job table is not readable by the gateway's role.

@@ -5,9 +5,11 @@
 -- per-version views always agree with each other and with the raw events.
 --
 -- Distinct-device figures (active devices, monthly active devices, adoption) cannot be summed
--- from smaller periods; each keeps the set of devices already counted for its period
--- (stats_seen_devices, stats_adoption_seen), pruned once the period can no longer receive events.
--- All periods are UTC (received_at, the server's clock, not the device's).
+-- from smaller periods. As events are taken in in time order, it is enough to remember, per
+-- device, the last hour, day and month it was counted in (stats_device_activity) and, per device
+-- and bundle, the last day it was counted as running it (stats_device_versions): a device is new
+-- in a period when that period is later. One row per device, updated in place, instead of a set
+-- of devices per period. All periods are UTC (received_at, the server's clock, not the device's).
 
 CREATE INDEX device_events_received_brin ON liveupdate.device_events USING brin (received_at);
 
@@ -39,16 +41,18 @@ COMMENT ON COLUMN liveupdate.stats_activity.period_start IS 'Start of the UTC ho
 COMMENT ON COLUMN liveupdate.stats_activity.active_devices IS 'Distinct devices that sent at least one event in the period.';
 COMMENT ON COLUMN liveupdate.stats_activity.events IS 'Events received in the period.';
 
-CREATE TABLE liveupdate.stats_seen_devices (
-    app_id        bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
-    granularity   text NOT NULL,
-    period_start  timestamptz NOT NULL,
-    device_id     uuid NOT NULL,
-    PRIMARY KEY (app_id, granularity, period_start, device_id)
-);
-COMMENT ON TABLE liveupdate.stats_seen_devices IS 'Devices already counted in stats_activity for a recent period (pruned two days after an hour or day, a month after a month).';
-COMMENT ON COLUMN liveupdate.stats_seen_devices.granularity IS 'hour, day or month.';
-COMMENT ON COLUMN liveupdate.stats_seen_devices.period_start IS 'Start of the UTC period.';
+CREATE TABLE liveupdate.stats_device_activity (
+    app_id      bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
+    device_id   uuid NOT NULL,
+    last_hour   timestamptz,
+    last_day    date,
+    last_month  date,
+    PRIMARY KEY (app_id, device_id)
+) WITH (fillfactor = 80);
+COMMENT ON TABLE liveupdate.stats_device_activity IS 'The last UTC hour, day and month each device was counted active in (bookkeeping of aggregate_stats; devices idle for two months are forgotten).';
+COMMENT ON COLUMN liveupdate.stats_device_activity.last_hour IS 'Start of the last hour counted.';
+COMMENT ON COLUMN liveupdate.stats_device_activity.last_day IS 'The last day counted.';
+COMMENT ON COLUMN liveupdate.stats_device_activity.last_month IS 'First day of the last month counted.';
 
 CREATE TABLE liveupdate.stats_versions (
     app_id           bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
@@ -84,16 +88,16 @@ COMMENT ON COLUMN liveupdate.stats_adoption.day IS 'UTC day.';
 COMMENT ON COLUMN liveupdate.stats_adoption.version_name IS 'The bundle''s name, or builtin.';
 COMMENT ON COLUMN liveupdate.stats_adoption.devices IS 'Distinct devices that reported running it that day.';
 
-CREATE TABLE liveupdate.stats_adoption_seen (
+CREATE TABLE liveupdate.stats_device_versions (
     app_id        bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
-    day           date NOT NULL,
-    version_name  text NOT NULL,
     device_id     uuid NOT NULL,
-    PRIMARY KEY (app_id, day, version_name, device_id)
-);
-COMMENT ON TABLE liveupdate.stats_adoption_seen IS 'Devices already counted in stats_adoption for a recent day (pruned after two days).';
-COMMENT ON COLUMN liveupdate.stats_adoption_seen.day IS 'UTC day.';
-COMMENT ON COLUMN liveupdate.stats_adoption_seen.version_name IS 'The bundle''s name, or builtin.';
+    version_name  text NOT NULL,
+    last_day      date NOT NULL,
+    PRIMARY KEY (app_id, device_id, version_name)
+) WITH (fillfactor = 80);
+COMMENT ON TABLE liveupdate.stats_device_versions IS 'The last UTC day each device was counted as running each bundle (bookkeeping of aggregate_stats; kept two days).';
+COMMENT ON COLUMN liveupdate.stats_device_versions.version_name IS 'The bundle''s name, or builtin.';
+COMMENT ON COLUMN liveupdate.stats_device_versions.last_day IS 'The last day counted.';
 
 CREATE TABLE liveupdate.stats_storage (
     app_id         bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
@@ -111,10 +115,10 @@ COMMENT ON COLUMN liveupdate.stats_storage.measured_at IS 'When it was measured.
 
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_progress', '');
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_activity', '');
-SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_seen_devices', '');
+SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_device_activity', '');
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_versions', '');
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_adoption', '');
-SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_adoption_seen', '');
+SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_device_versions', '');
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.stats_storage', '');
 
 ALTER TABLE liveupdate.stats_progress ENABLE ROW LEVEL SECURITY;
@@ -131,9 +135,9 @@ CREATE POLICY stats_adoption_read ON liveupdate.stats_adoption FOR SELECT
 ALTER TABLE liveupdate.stats_storage ENABLE ROW LEVEL SECURITY;
 CREATE POLICY stats_storage_read ON liveupdate.stats_storage FOR SELECT
     USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[]));
--- The seen-device sets are bookkeeping: no client reads them.
-ALTER TABLE liveupdate.stats_seen_devices ENABLE ROW LEVEL SECURITY;
-ALTER TABLE liveupdate.stats_adoption_seen ENABLE ROW LEVEL SECURITY;
+-- Per-device bookkeeping: no client reads it.
+ALTER TABLE liveupdate.stats_device_activity ENABLE ROW LEVEL SECURITY;
+ALTER TABLE liveupdate.stats_device_versions ENABLE ROW LEVEL SECURITY;
 
 -- Events are stored with received_at = their transaction's start, and commit later: an event
 -- received before the newest committed one may still be in flight. The rollups may only advance
@@ -173,6 +177,8 @@ CREATE FUNCTION liveupdate._aggregate_chunk(from_time timestamptz, to_time times
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
+-- A backlog chunk is a whole day of events: sort and hash in memory.
+SET work_mem = '128MB'
 AS $$
 DECLARE
     chunk_day date := from_time::date;
@@ -194,22 +200,42 @@ BEGIN
     END IF;
     ANALYZE pg_temp.stats_chunk;
 
-    -- Activity: devices not yet counted for their hour, day and month, and the events.
-    WITH fresh AS (
-        INSERT INTO liveupdate.stats_seen_devices AS s (app_id, granularity, period_start, device_id)
-        SELECT DISTINCT c.app_id, g.granularity,
-               CASE g.granularity WHEN 'hour' THEN c.hour WHEN 'day' THEN day_start ELSE month_start END,
-               c.device_id
-        FROM pg_temp.stats_chunk AS c CROSS JOIN (VALUES ('hour'), ('day'), ('month')) AS g(granularity)
-        ON CONFLICT DO NOTHING
-        RETURNING s.app_id, s.granularity, s.period_start
+    -- Activity: devices not yet counted in their hour, day and month (chunks come in time order,
+    -- so a period later than the device's last counted one is new), and the events.
+    WITH device_hours AS (
+        SELECT DISTINCT c.app_id, c.device_id, c.hour FROM pg_temp.stats_chunk AS c
+    ), known AS (
+        SELECT h.app_id, h.device_id, h.hour, a.last_hour, a.last_day, a.last_month
+        FROM device_hours AS h
+        LEFT JOIN liveupdate.stats_device_activity AS a ON a.app_id = h.app_id AND a.device_id = h.device_id
+    ), remembered AS (
+        INSERT INTO liveupdate.stats_device_activity AS a (app_id, device_id, last_hour, last_day, last_month)
+        SELECT h.app_id, h.device_id, max(h.hour), chunk_day, month_start::date
+        FROM device_hours AS h GROUP BY h.app_id, h.device_id
+        ON CONFLICT ON CONSTRAINT stats_device_activity_pkey DO UPDATE
+        SET last_hour = greatest(a.last_hour, excluded.last_hour), last_day = greatest(a.last_day, excluded.last_day),
+            last_month = greatest(a.last_month, excluded.last_month)
+        -- Most devices report several times an hour: leave their row alone then.
+        WHERE a.last_hour IS DISTINCT FROM greatest(a.last_hour, excluded.last_hour)
+           OR a.last_day IS DISTINCT FROM greatest(a.last_day, excluded.last_day)
+           OR a.last_month IS DISTINCT FROM greatest(a.last_month, excluded.last_month)
+    ), devices AS (
+        -- Per device: is it new today, and new this month?
+        SELECT DISTINCT ON (k.app_id, k.device_id) k.app_id,
+               k.last_day IS NULL OR k.last_day < chunk_day AS new_today,
+               k.last_month IS NULL OR k.last_month < month_start::date AS new_this_month
+        FROM known AS k
     ), additions AS (
-        SELECT f.app_id, f.granularity, f.period_start, count(*) AS active_devices, 0::bigint AS new_in_month,
-               0::bigint AS events
-        FROM fresh AS f GROUP BY f.app_id, f.granularity, f.period_start
+        SELECT k.app_id, 'hour' AS granularity, k.hour AS period_start, count(*) AS active_devices,
+               0::bigint AS new_in_month, 0::bigint AS events
+        FROM known AS k WHERE k.last_hour IS NULL OR k.hour > k.last_hour
+        GROUP BY k.app_id, k.hour
         UNION ALL
-        SELECT f.app_id, 'day', day_start, 0, count(*), 0
-        FROM fresh AS f WHERE f.granularity = 'month' GROUP BY f.app_id
+        SELECT d.app_id, 'day', day_start, count(*) FILTER (WHERE d.new_today), count(*) FILTER (WHERE d.new_this_month), 0
+        FROM devices AS d GROUP BY d.app_id
+        UNION ALL
+        SELECT d.app_id, 'month', month_start, count(*) FILTER (WHERE d.new_this_month), 0, 0
+        FROM devices AS d GROUP BY d.app_id
         UNION ALL
         SELECT c.app_id, g.granularity,
                CASE g.granularity WHEN 'hour' THEN c.hour WHEN 'day' THEN day_start ELSE month_start END, 0, 0, count(*)
@@ -239,6 +265,13 @@ BEGIN
         SELECT k.app_id, k.device_id, k.platform, k.hour, o.id, 0, 0, 0, 1
         FROM counted AS k JOIN liveupdate.bundles AS o ON o.app_id = k.app_id AND o.name = k.old_version_name
         WHERE k.action = 'set' AND o.id <> k.bundle_id
+    ), public_channels AS (
+        SELECT p.app_id, f.platform, min(p.name) AS name
+        FROM liveupdate.channels AS p
+        CROSS JOIN (VALUES ('ios'), ('android'), ('electron')) AS f(platform)
+        WHERE p.public AND p.app_id IN (SELECT DISTINCT k.app_id FROM counted AS k)
+          AND CASE f.platform WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android ELSE p.electron END
+        GROUP BY p.app_id, f.platform
     ), device_channels AS (
         SELECT DISTINCT ON (x.app_id, x.device_id) x.app_id, x.device_id,
                coalesce(oc.name, dc.name, pc.name, '') AS channel
@@ -247,12 +280,7 @@ BEGIN
         LEFT JOIN liveupdate.channels AS oc ON oc.id = o.channel_id
         LEFT JOIN liveupdate.devices AS d ON d.app_id = x.app_id AND d.device_id = x.device_id
         LEFT JOIN liveupdate.channels AS dc ON dc.app_id = x.app_id AND dc.name = d.default_channel
-        LEFT JOIN LATERAL (
-            SELECT p.name FROM liveupdate.channels AS p
-            WHERE p.app_id = x.app_id AND p.public
-              AND CASE x.platform WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android
-                                  WHEN 'electron' THEN p.electron ELSE false END
-            LIMIT 1) AS pc ON true
+        LEFT JOIN public_channels AS pc ON pc.app_id = x.app_id AND pc.platform = x.platform
         ORDER BY x.app_id, x.device_id
     )
     INSERT INTO liveupdate.stats_versions AS v (app_id, hour, version_name, channel, gets, installs, fails,
@@ -272,11 +300,12 @@ BEGIN
 
     -- Adoption: devices not yet counted as running each bundle today.
     WITH fresh AS (
-        INSERT INTO liveupdate.stats_adoption_seen AS s (app_id, day, version_name, device_id)
-        SELECT DISTINCT c.app_id, chunk_day, c.version_name, c.device_id
+        INSERT INTO liveupdate.stats_device_versions AS s (app_id, device_id, version_name, last_day)
+        SELECT DISTINCT c.app_id, c.device_id, c.version_name, chunk_day
         FROM pg_temp.stats_chunk AS c
         WHERE liveupdate._reports_running_bundle(c.action) AND c.version_name NOT IN ('', 'unknown')
-        ON CONFLICT DO NOTHING
+        ON CONFLICT ON CONSTRAINT stats_device_versions_pkey DO UPDATE SET last_day = excluded.last_day
+        WHERE s.last_day < excluded.last_day
         RETURNING s.app_id, s.version_name
     )
     INSERT INTO liveupdate.stats_adoption AS a (app_id, day, version_name, devices)
@@ -289,7 +318,7 @@ END
 $$;
 
 -- Measures each app's stored bytes for today, at most once an hour per app (it reads every
--- bundle's file list, so it does not run every minute).
+-- bundle's file list, so it does not run on every periodic run).
 CREATE FUNCTION liveupdate._measure_storage() RETURNS integer
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -353,19 +382,17 @@ BEGIN
     UPDATE liveupdate.stats_progress
     SET aggregated_until = greatest(aggregated_until, done_until), last_run_at = clock_timestamp(), last_run_events = added;
 
-    -- Sets of periods that can no longer receive events.
-    DELETE FROM liveupdate.stats_seen_devices AS s
-    WHERE s.granularity IN ('hour', 'day') AND s.period_start < date_trunc('day', done_until) - interval '48 hours';
-    DELETE FROM liveupdate.stats_seen_devices AS s
-    WHERE s.granularity = 'month' AND s.period_start < date_trunc('month', date_trunc('month', done_until) - interval '1 day');
-    DELETE FROM liveupdate.stats_adoption_seen AS s WHERE s.day < done_until::date - 2;
+    -- Bookkeeping a device's next event would not need: it would be new anyway.
+    DELETE FROM liveupdate.stats_device_versions AS s WHERE s.last_day < done_until::date - 2;
+    DELETE FROM liveupdate.stats_device_activity AS s
+    WHERE s.last_month < date_trunc('month', date_trunc('month', done_until) - interval '1 day')::date;
 
     RETURN jsonb_build_object('events', added, 'aggregated_until', done_until,
                               'storage_measured', liveupdate._measure_storage());
 END
 $$;
 COMMENT ON FUNCTION liveupdate.aggregate_stats() IS
-    'Adds the events committed since the last run to the statistics rollups and measures storage (hourly per app); returns {events, aggregated_until, storage_measured}, or {skipped: true} while another run is in progress. run_periodic calls it every minute.';
+    'Adds the events committed since the last run to the statistics rollups and measures storage (hourly per app); returns {events, aggregated_until, storage_measured}, or {skipped: true} while another run is in progress. run_periodic calls it on every run.';
 
 -- Forgets the rollups from the start of since's month on, so the next aggregate_stats rebuilds
 -- them from the raw events still kept (after a backfill of events, say).
@@ -379,10 +406,16 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('liveupdate.aggregate_stats'));
     DELETE FROM liveupdate.stats_activity AS a WHERE a.period_start >= restart_at;
-    DELETE FROM liveupdate.stats_seen_devices AS s WHERE s.period_start >= restart_at;
+    -- What devices did from restart_at on is counted again; what they did before does not matter
+    -- to periods from restart_at on.
+    UPDATE liveupdate.stats_device_activity AS s
+    SET last_hour = CASE WHEN s.last_hour >= restart_at THEN NULL ELSE s.last_hour END,
+        last_day = CASE WHEN s.last_day >= restart_at::date THEN NULL ELSE s.last_day END,
+        last_month = CASE WHEN s.last_month >= restart_at::date THEN NULL ELSE s.last_month END
+    WHERE s.last_hour >= restart_at OR s.last_day >= restart_at::date OR s.last_month >= restart_at::date;
     DELETE FROM liveupdate.stats_versions AS v WHERE v.hour >= restart_at;
     DELETE FROM liveupdate.stats_adoption AS a WHERE a.day >= restart_at::date;
-    DELETE FROM liveupdate.stats_adoption_seen AS s WHERE s.day >= restart_at::date;
+    DELETE FROM liveupdate.stats_device_versions AS s WHERE s.last_day >= restart_at::date;
     INSERT INTO liveupdate.stats_progress DEFAULT VALUES ON CONFLICT DO NOTHING;
     UPDATE liveupdate.stats_progress SET aggregated_until = least(aggregated_until, restart_at);
     RETURN restart_at;
@@ -426,60 +459,68 @@ BEGIN
         FROM liveupdate.stats_versions AS v
         WHERE v.app_id = app_pk AND v.hour >= range_start AND v.hour < range_end
         GROUP BY 1, 2, 3
+    ), totals AS (
+        SELECT v.period_start, sum(v.gets) AS gets, sum(v.installs) AS installs, sum(v.fails) AS fails,
+               sum(v.uninstalls) AS uninstalls, sum(v.bandwidth_bytes) AS bandwidth_bytes
+        FROM versions AS v GROUP BY v.period_start
     ), activity AS (
-        SELECT a.period_start, a.active_devices, a.events
+        -- From the start of the first month: monthly active devices to date are the devices
+        -- first seen in the month on each day so far.
+        SELECT a.period_start, a.active_devices, a.events,
+               sum(a.new_in_month) OVER (PARTITION BY date_trunc('month', a.period_start) ORDER BY a.period_start)
+                   AS monthly_active_devices
         FROM liveupdate.stats_activity AS a
         WHERE a.app_id = app_pk AND a.granularity = app_stats.granularity
-          AND a.period_start >= range_start AND a.period_start < range_end
+          AND a.period_start >= date_trunc('month', range_start) AND a.period_start < range_end
+    ), version_lists AS (
+        SELECT coalesce(v.period_start, d.period_start) AS period_start,
+               jsonb_agg(jsonb_build_object(
+                   'version', coalesce(v.version_name, d.version_name), 'gets', coalesce(v.gets, 0),
+                   'installs', coalesce(v.installs, 0), 'fails', coalesce(v.fails, 0),
+                   'uninstalls', coalesce(v.uninstalls, 0), 'bandwidth_bytes', coalesce(v.bandwidth_bytes, 0),
+                   'devices', d.devices,
+                   'adoption', CASE WHEN d.devices IS NOT NULL AND a.active_devices > 0
+                                    THEN round(d.devices::numeric / a.active_devices, 4) END)
+                   ORDER BY coalesce(v.version_name, d.version_name)) AS list
+        FROM (SELECT x.period_start, x.version_name, sum(x.gets) AS gets, sum(x.installs) AS installs,
+                     sum(x.fails) AS fails, sum(x.uninstalls) AS uninstalls, sum(x.bandwidth_bytes) AS bandwidth_bytes
+              FROM versions AS x GROUP BY x.period_start, x.version_name) AS v
+        FULL JOIN (SELECT ad.day::timestamptz AS period_start, ad.version_name, ad.devices
+                   FROM liveupdate.stats_adoption AS ad
+                   WHERE granularity = 'day' AND ad.app_id = app_pk AND ad.day >= from_day AND ad.day <= to_day) AS d
+            ON d.period_start = v.period_start AND d.version_name = v.version_name
+        LEFT JOIN activity AS a ON a.period_start = coalesce(v.period_start, d.period_start)
+        GROUP BY 1
+    ), channel_lists AS (
+        SELECT c.period_start,
+               jsonb_agg(jsonb_build_object(
+                   'channel', c.channel, 'gets', c.gets, 'installs', c.installs, 'fails', c.fails,
+                   'uninstalls', c.uninstalls, 'bandwidth_bytes', c.bandwidth_bytes) ORDER BY c.channel) AS list
+        FROM (SELECT x.period_start, x.channel, sum(x.gets) AS gets, sum(x.installs) AS installs, sum(x.fails) AS fails,
+                     sum(x.uninstalls) AS uninstalls, sum(x.bandwidth_bytes) AS bandwidth_bytes
+              FROM versions AS x GROUP BY x.period_start, x.channel) AS c
+        GROUP BY c.period_start
     )
     SELECT jsonb_agg(jsonb_build_object(
         'start', s.period_start,
         'active_devices', coalesce(a.active_devices, 0),
-        -- Devices first seen in the month on each day so far: the month's distinct devices to date.
-        'monthly_active_devices', CASE WHEN granularity = 'day' THEN coalesce(
-            (SELECT sum(m.new_in_month) FROM liveupdate.stats_activity AS m
-             WHERE m.app_id = app_pk AND m.granularity = 'day'
-               AND m.period_start >= date_trunc('month', s.period_start) AND m.period_start <= s.period_start), 0) END,
+        'monthly_active_devices', CASE WHEN granularity = 'day' THEN coalesce(a.monthly_active_devices,
+            (SELECT m.monthly_active_devices FROM activity AS m
+             WHERE m.period_start < s.period_start AND m.period_start >= date_trunc('month', s.period_start)
+             ORDER BY m.period_start DESC LIMIT 1), 0) END,
         'events', coalesce(a.events, 0),
         'gets', coalesce(t.gets, 0), 'installs', coalesce(t.installs, 0), 'fails', coalesce(t.fails, 0),
         'uninstalls', coalesce(t.uninstalls, 0), 'bandwidth_bytes', coalesce(t.bandwidth_bytes, 0),
-        'storage_bytes', CASE WHEN granularity = 'day' THEN
-            (SELECT st.storage_bytes FROM liveupdate.stats_storage AS st
-             WHERE st.app_id = app_pk AND st.day = s.period_start::date) END,
-        'versions', coalesce(vv.list, '[]'),
-        'channels', coalesce(cc.list, '[]')) ORDER BY s.period_start)
+        'storage_bytes', CASE WHEN granularity = 'day' THEN st.storage_bytes END,
+        'versions', coalesce(vl.list, '[]'),
+        'channels', coalesce(cl.list, '[]')) ORDER BY s.period_start)
     INTO periods
     FROM slots AS s
     LEFT JOIN activity AS a ON a.period_start = s.period_start
-    LEFT JOIN LATERAL (
-        SELECT sum(v.gets) AS gets, sum(v.installs) AS installs, sum(v.fails) AS fails,
-               sum(v.uninstalls) AS uninstalls, sum(v.bandwidth_bytes) AS bandwidth_bytes
-        FROM versions AS v WHERE v.period_start = s.period_start) AS t ON true
-    LEFT JOIN LATERAL (
-        SELECT jsonb_agg(jsonb_build_object(
-                   'version', n.version_name, 'gets', coalesce(n.gets, 0), 'installs', coalesce(n.installs, 0),
-                   'fails', coalesce(n.fails, 0), 'uninstalls', coalesce(n.uninstalls, 0),
-                   'bandwidth_bytes', coalesce(n.bandwidth_bytes, 0),
-                   'devices', n.devices,
-                   'adoption', CASE WHEN n.devices IS NOT NULL AND a.active_devices > 0
-                                    THEN round(n.devices::numeric / a.active_devices, 4) END)
-               ORDER BY n.version_name) AS list
-        FROM (
-            SELECT coalesce(v.version_name, d.version_name) AS version_name, v.gets, v.installs, v.fails,
-                   v.uninstalls, v.bandwidth_bytes, d.devices
-            FROM (SELECT x.version_name, sum(x.gets) AS gets, sum(x.installs) AS installs, sum(x.fails) AS fails,
-                         sum(x.uninstalls) AS uninstalls, sum(x.bandwidth_bytes) AS bandwidth_bytes
-                  FROM versions AS x WHERE x.period_start = s.period_start GROUP BY x.version_name) AS v
-            FULL JOIN (SELECT ad.version_name, ad.devices FROM liveupdate.stats_adoption AS ad
-                       WHERE granularity = 'day' AND ad.app_id = app_pk AND ad.day = s.period_start::date) AS d
-                ON d.version_name = v.version_name) AS n) AS vv ON true
-    LEFT JOIN LATERAL (
-        SELECT jsonb_agg(jsonb_build_object(
-                   'channel', c.channel, 'gets', c.gets, 'installs', c.installs, 'fails', c.fails,
-                   'uninstalls', c.uninstalls, 'bandwidth_bytes', c.bandwidth_bytes) ORDER BY c.channel) AS list
-        FROM (SELECT x.channel, sum(x.gets) AS gets, sum(x.installs) AS installs, sum(x.fails) AS fails,
-                     sum(x.uninstalls) AS uninstalls, sum(x.bandwidth_bytes) AS bandwidth_bytes
-              FROM versions AS x WHERE x.period_start = s.period_start GROUP BY x.channel) AS c) AS cc ON true;
+    LEFT JOIN totals AS t ON t.period_start = s.period_start
+    LEFT JOIN version_lists AS vl ON vl.period_start = s.period_start
+    LEFT JOIN channel_lists AS cl ON cl.period_start = s.period_start
+    LEFT JOIN liveupdate.stats_storage AS st ON st.app_id = app_pk AND st.day = s.period_start::date;
 
     RETURN jsonb_build_object(
         'app_id', app_id, 'granularity', granularity, 'from', from_day, 'to', to_day,

@@ -27,7 +27,8 @@ pub struct Config {
     pub device_flush_interval: Duration,
     /// `LIVEUPDATE_SHUTDOWN_GRACE_MS`: how long in-flight requests may finish on SIGTERM (default 10000).
     pub shutdown_grace: Duration,
-    /// `LIVEUPDATE_PERIODIC_INTERVAL_MS`: how often the periodic work runs (default 60000): the
+    /// `LIVEUPDATE_PERIODIC_INTERVAL_MS`: how often the periodic work runs (default 30000, so the
+    /// statistics are fresh within a minute): the
     /// database's `run_periodic` unless pg_cron runs it, and deleting the objects of purged bundles.
     pub periodic_interval: Duration,
     /// `LIVEUPDATE_CHANNEL_SELF_ADDRESS_LIMIT`: `/channel_self` requests per minute per client
@@ -92,7 +93,7 @@ impl Config {
             body_timeout: millis("LIVEUPDATE_BODY_TIMEOUT_MS", 15_000)?,
             device_flush_interval: millis("LIVEUPDATE_DEVICE_FLUSH_MS", 1000)?,
             shutdown_grace: millis("LIVEUPDATE_SHUTDOWN_GRACE_MS", 10_000)?,
-            periodic_interval: millis("LIVEUPDATE_PERIODIC_INTERVAL_MS", 60_000)?
+            periodic_interval: millis("LIVEUPDATE_PERIODIC_INTERVAL_MS", 30_000)?
                 .max(Duration::from_millis(100)),
             channel_self_address_limit: number(
                 "LIVEUPDATE_CHANNEL_SELF_ADDRESS_LIMIT",

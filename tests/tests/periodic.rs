@@ -243,3 +243,52 @@ fn pg_cron_runs_the_periodic_work_where_the_database_has_it() {
     assert_eq!(runs_by(&mut db, "liveupdate-gateway"), 0);
     drop(gw);
 }
+
+#[test]
+fn a_late_commit_is_counted_once_and_runs_never_overlap() {
+    let port = free_port();
+    let mut db = TestDb::create("periodic_late", &format!("http://127.0.0.1:{port}"));
+    arrange(&mut db);
+    db.exec("SELECT liveupdate.ensure_event_partitions(1)");
+    let installs = |db: &mut TestDb| {
+        db.count("SELECT coalesce(sum(installs), 0)::bigint FROM liveupdate.stats_versions WHERE version_name = '1.1.0'")
+    };
+    // A stats transaction stamps its event when it begins and commits two seconds later, while
+    // the rollups run in between.
+    let mut slow = TestDb::reconnect(&db);
+    let mut writer = slow.client.transaction().unwrap();
+    writer
+        .batch_execute(
+            "INSERT INTO liveupdate.device_events (app_id, device_id, action, version_name, bundle_id, is_prod, is_emulator)
+             SELECT a.id, gen_random_uuid(), 'set', '1.1.0', b.id, true, false
+             FROM liveupdate.apps a JOIN liveupdate.bundles b ON b.app_id = a.id AND b.name = '1.1.0'",
+        )
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    db.exec("SELECT liveupdate.aggregate_stats()");
+    assert_eq!(installs(&mut db), 0, "in flight: not counted yet");
+    let held_back: bool = db
+        .client
+        .query_one(
+            "SELECT aggregated_until <= (SELECT xact_start FROM pg_stat_activity WHERE pid = $1) FROM liveupdate.stats_progress",
+            &[&writer.query_one("SELECT pg_backend_pid()", &[]).unwrap().get::<_, i32>(0)],
+        )
+        .unwrap()
+        .get(0);
+    assert!(held_back, "the rollups stop at the open transaction's start");
+    writer.commit().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    db.exec("SELECT liveupdate.aggregate_stats()");
+    db.exec("SELECT liveupdate.aggregate_stats()");
+    assert_eq!(installs(&mut db), 1, "counted once, after its commit");
+
+    // While one run holds the lock, another returns at once.
+    let mut holder = TestDb::reconnect(&db);
+    let mut running = holder.client.transaction().unwrap();
+    running.batch_execute("SELECT pg_advisory_xact_lock(hashtext('liveupdate.run_periodic'))").unwrap();
+    let second: Value = db.client.query_one("SELECT liveupdate.run_periodic()", &[]).unwrap().get(0);
+    assert_eq!(second, json!({"skipped": true}));
+    running.rollback().unwrap();
+    let third: Value = db.client.query_one("SELECT liveupdate.run_periodic()", &[]).unwrap().get(0);
+    assert!(third.get("stats").is_some(), "{third}");
+}
