@@ -141,9 +141,10 @@ ALTER TABLE liveupdate.stats_device_versions ENABLE ROW LEVEL SECURITY;
 
 -- Events are stored with received_at = their transaction's start, and commit later: an event
 -- received before the newest committed one may still be in flight. The rollups may only advance
--- to the start of the oldest transaction still open (less a second for a transaction that has
--- just begun and not yet published its start). Transactions open for over ten minutes are not
--- event writes (each POST /stats is one statement) and do not hold freshness back.
+-- to the start of the oldest client transaction still open (less a second for a transaction that
+-- has just begun and not yet published its start). Only client sessions write events: autovacuum
+-- and other workers do not hold freshness back, nor do client transactions open for over two
+-- minutes (each POST /stats is one statement, bounded by the gateway's statement timeout).
 -- SECURITY DEFINER: other sessions' transaction starts are visible to privileged roles only.
 CREATE FUNCTION liveupdate._stats_safe_until() RETURNS timestamptz
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
@@ -157,7 +158,8 @@ BEGIN
     RETURN least(now_at - interval '1 second',
                  (SELECT min(a.xact_start) FROM pg_stat_activity AS a
                   WHERE a.pid <> pg_backend_pid() AND a.datname = current_database()
-                    AND a.xact_start > now_at - interval '10 minutes'));
+                    AND a.backend_type = 'client backend'
+                    AND a.xact_start > now_at - interval '2 minutes'));
 END
 $$;
 
