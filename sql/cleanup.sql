@@ -5,8 +5,10 @@
 -- forget_storage_deletions, in one transaction). The bundle row stays: a name is never reused.
 --
 -- A new upload may reuse a queued object (content addressing): registering it takes the object
--- off the queue (a trigger), waiting for a deletion in progress, and the gateway checks its objects
--- again after registering, restoring any deleted meanwhile.
+-- off the queue (a trigger), waiting for a deletion in progress; objects are claimed only a minute
+-- after they were queued, so a registration already under way when one was queued has committed
+-- and is seen; and the gateway checks an upload's objects again after registering, restoring any
+-- deleted meanwhile.
 
 CREATE INDEX bundles_storage_key_idx ON liveupdate.bundles (storage_key) WHERE storage_key IS NOT NULL;
 CREATE INDEX bundle_files_storage_key_idx ON liveupdate.bundle_files (storage_key) WHERE storage_key IS NOT NULL;
@@ -80,9 +82,12 @@ DECLARE
     claimed text[];
     unused text[];
 BEGIN
+    -- Only objects queued a minute ago or more: a registration that began before one was queued
+    -- (so its trigger did not wait for this claim) has committed by then, and is seen below.
     SELECT coalesce(array_agg(d.storage_key), '{}') INTO claimed
-    FROM (SELECT q.storage_key FROM liveupdate.storage_deletions AS q ORDER BY q.queued_at
-          LIMIT greatest(max_keys, 0) FOR UPDATE SKIP LOCKED) AS d;
+    FROM (SELECT q.storage_key FROM liveupdate.storage_deletions AS q
+          WHERE q.queued_at < clock_timestamp() - interval '1 minute'
+          ORDER BY q.queued_at LIMIT greatest(max_keys, 0) FOR UPDATE SKIP LOCKED) AS d;
     unused := liveupdate.unreferenced_objects(claimed);
     DELETE FROM liveupdate.storage_deletions AS q
     WHERE q.storage_key = ANY (claimed) AND NOT q.storage_key = ANY (unused);
@@ -90,7 +95,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION liveupdate.claim_storage_deletions(integer) IS
-    'For the gateway: up to max_keys queued objects that are still unused, locked until the end of the transaction.';
+    'For the gateway: up to max_keys objects queued at least a minute ago that are still unused, locked until the end of the transaction.';
 
 -- For the gateway: takes objects it has deleted off the queue.
 CREATE FUNCTION liveupdate.forget_storage_deletions(keys text[]) RETURNS integer

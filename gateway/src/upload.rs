@@ -109,6 +109,14 @@ struct Unpacked {
     files: Vec<StoredFile>,
 }
 
+impl Unpacked {
+    /// Every object of the bundle: its storage key and the local file with its bytes.
+    fn objects(&self) -> impl Iterator<Item = (&str, &Path)> {
+        std::iter::once((self.zip_key.as_str(), self.archive.as_path()))
+            .chain(self.files.iter().map(|file| (file.storage_key.as_str(), file.local.as_path())))
+    }
+}
+
 /// A scratch directory removed with everything in it when dropped, whatever happened.
 struct Scratch(PathBuf);
 
@@ -184,7 +192,7 @@ pub async fn receive(
     let mut created = Vec::new();
     let result = store_and_register(state, key_hash, &fields, &unpacked, &mut created).await;
     if result.is_err() && !created.is_empty() {
-        collect_orphans(state, created).await;
+        collect_orphans(state, created, &unpacked).await;
     }
     drop(scratch);
     result
@@ -459,9 +467,7 @@ async fn store_and_register(
     unpacked: &Unpacked,
     created: &mut Vec<String>,
 ) -> Result<Value, UploadFailure> {
-    let mut objects: Vec<(&str, &Path)> = vec![(&unpacked.zip_key, unpacked.archive.as_path())];
-    objects.extend(unpacked.files.iter().map(|file| (file.storage_key.as_str(), file.local.as_path())));
-    for (key, path) in &objects {
+    for (key, path) in unpacked.objects() {
         let stored = state.storage.stat(key).await.map_err(|e| UploadError::internal("storage stat", e))?;
         if stored.is_none() && !created.iter().any(|done| done == key) {
             state.storage.put_file(key, path).await.map_err(|e| UploadError::internal("storage write", e))?;
@@ -483,7 +489,7 @@ async fn store_and_register(
         .map_err(UploadFailure::from)?;
     // An object this upload found already stored may have been deleted since, by cleanup or by a
     // failed upload's collection; now that the bundle refers to it, nothing deletes it any more.
-    for (key, path) in &objects {
+    for (key, path) in unpacked.objects() {
         let stored = state.storage.stat(key).await.map_err(|e| UploadError::internal("storage stat", e))?;
         if stored.is_none() {
             tracing::info!(key, "restoring an object deleted while the upload was registered");
@@ -493,17 +499,31 @@ async fn store_and_register(
     Ok(registered)
 }
 
-/// Deletes the objects a failed upload created that no bundle uses (another upload may share them).
-async fn collect_orphans(state: &State, created: Vec<String>) {
-    match state.db.unreferenced_objects(&created).await {
-        Ok(orphans) => {
-            for key in orphans {
-                if let Err(error) = state.storage.delete(&key).await {
-                    tracing::warn!(%error, key, "could not delete an orphaned object");
-                }
+/// Deletes the objects a failed upload created that no bundle uses. Another upload may have found
+/// one of them stored and be registering it: after deleting, look again and put back any object a
+/// bundle now uses. That upload checks its objects after registering, so whichever looks last
+/// sees the other's work, and a registered bundle never loses an object.
+async fn collect_orphans(state: &State, created: Vec<String>, unpacked: &Unpacked) {
+    let orphans = match state.db.unreferenced_objects(&created).await {
+        Ok(orphans) => orphans,
+        Err(error) => return tracing::warn!(%error, "could not check objects of a failed upload"),
+    };
+    for key in &orphans {
+        if let Err(error) = state.storage.delete(key).await {
+            tracing::warn!(%error, key, "could not delete an orphaned object");
+        }
+    }
+    let still_unused = match state.db.unreferenced_objects(&orphans).await {
+        Ok(unused) => unused,
+        Err(error) => return tracing::warn!(%error, "could not check objects of a failed upload again"),
+    };
+    for (key, path) in unpacked.objects().filter(|(key, _)| orphans.iter().any(|o| o == key)) {
+        if !still_unused.iter().any(|unused| unused == key) {
+            tracing::info!(key, "restoring an object another upload registered meanwhile");
+            if let Err(error) = state.storage.put_file(key, path).await {
+                tracing::warn!(%error, key, "could not restore an object another upload registered");
             }
         }
-        Err(error) => tracing::warn!(%error, "could not check objects of a failed upload"),
     }
 }
 

@@ -135,6 +135,9 @@ FROM liveupdate.bundles AS b WHERE app_id = (SELECT id FROM liveupdate.apps WHER
 -- deletes them from storage and forgets them.
 SELECT liveupdate.register_bundle('com.clean.app', '1.2.0', manifest => '[
     {"file_name": "index.html", "file_hash": "1111111111111111111111111111111111111111111111111111111111111111", "storage_key": "files/c-a"}]') > 0 AS v120;
+-- Objects are claimed a minute after they were queued at the earliest.
+SELECT liveupdate.claim_storage_deletions(10) AS claimed_at_once;
+UPDATE liveupdate.storage_deletions SET queued_at = queued_at - interval '1 minute';
 BEGIN;
 SELECT liveupdate.claim_storage_deletions(10) AS claimed;
 SELECT liveupdate.forget_storage_deletions(ARRAY['zips/c1.zip']) AS forgotten;
