@@ -32,7 +32,13 @@ async fn run_periodic_unless_cron_does(db: &Database) {
     match db.periodic_scheduled_by_cron().await {
         Ok(true) => {}
         Ok(false) => match db.run_periodic().await {
-            Ok(summary) => tracing::debug!(%summary, "periodic work done"),
+            Ok(summary) => {
+                // An operator wants to hear about a release the guard stopped, not only find it.
+                if summary["guard"].as_array().is_some_and(|decisions| !decisions.is_empty()) {
+                    tracing::warn!(decisions = %summary["guard"], "the failure guard acted");
+                }
+                tracing::debug!(%summary, "periodic work done");
+            }
             Err(error) => tracing::warn!(%error, "periodic work failed; will retry"),
         },
         Err(error) => {
