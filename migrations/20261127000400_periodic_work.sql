@@ -3,13 +3,14 @@
 -- does; on Debian, postgresql-15-cron with shared_preload_libraries = 'pg_cron' and
 -- cron.database_name naming this database), a pg_cron job does. Otherwise the gateway does, on
 -- a timer; it checks for the job (liveupdate.periodic_scheduled_by_cron) before each run, and runs
--- never overlap either way. The gateway always deletes the stored objects of purged bundles: it
--- owns storage. Safe to apply twice.
+-- never overlap either way. The gateway always deletes the stored objects of purged bundles (it
+-- owns storage) and reports the bytes it served. Safe to apply twice.
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'liveupdate_gateway') THEN
         GRANT EXECUTE ON FUNCTION liveupdate.run_periodic(), liveupdate.periodic_scheduled_by_cron(),
-            liveupdate.claim_storage_deletions(integer), liveupdate.forget_storage_deletions(text[])
+            liveupdate.claim_storage_deletions(integer), liveupdate.forget_storage_deletions(text[]),
+            liveupdate.record_served_bytes(jsonb)
         TO liveupdate_gateway;
     END IF;
     IF current_setting('cron.database_name', true) IS DISTINCT FROM current_database() THEN

@@ -32,6 +32,7 @@ CREATE TABLE liveupdate.stats_activity (
     active_devices  bigint NOT NULL DEFAULT 0,
     new_in_month    bigint NOT NULL DEFAULT 0,
     events          bigint NOT NULL DEFAULT 0,
+    served_bytes    bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (app_id, granularity, period_start)
 );
 COMMENT ON TABLE liveupdate.stats_activity IS 'Per app and UTC hour, day or month: distinct devices that sent events, and the events received.';
@@ -40,6 +41,7 @@ COMMENT ON COLUMN liveupdate.stats_activity.granularity IS 'hour, day or month.'
 COMMENT ON COLUMN liveupdate.stats_activity.period_start IS 'Start of the UTC hour, day or month.';
 COMMENT ON COLUMN liveupdate.stats_activity.active_devices IS 'Distinct devices that sent at least one event in the period.';
 COMMENT ON COLUMN liveupdate.stats_activity.events IS 'Events received in the period.';
+COMMENT ON COLUMN liveupdate.stats_activity.served_bytes IS 'Bytes of the app''s stored objects the gateway sent in the period (record_served_bytes); not derived from events, so a rebuild keeps it.';
 
 CREATE TABLE liveupdate.stats_device_activity (
     app_id      bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
@@ -407,7 +409,9 @@ DECLARE
     restart_at timestamptz := date_trunc('month', since);
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('liveupdate.aggregate_stats'));
-    DELETE FROM liveupdate.stats_activity AS a WHERE a.period_start >= restart_at;
+    -- Served bytes come from the gateway, not from events: they stay.
+    UPDATE liveupdate.stats_activity AS a SET active_devices = 0, new_in_month = 0, events = 0
+    WHERE a.period_start >= restart_at;
     -- What devices did from restart_at on is counted again; what they did before does not matter
     -- to periods from restart_at on.
     UPDATE liveupdate.stats_device_activity AS s
@@ -425,6 +429,46 @@ END
 $$;
 COMMENT ON FUNCTION liveupdate.reaggregate_stats(timestamptz) IS
     'Forgets the statistics rollups from the start of the (UTC) month of since; the next aggregate_stats rebuilds them from the raw events. Returns where it will restart.';
+
+-- Bytes the gateway sent per stored object since its last report ({"<key>": bytes, ...}), added
+-- to the current UTC hour, day and month of the app whose newest bundle uses the object; keys no
+-- bundle uses are ignored. Returns the keys attributed. SECURITY DEFINER: the gateway calls it.
+CREATE FUNCTION liveupdate.record_served_bytes(served jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    attributed integer;
+BEGIN
+    IF jsonb_typeof(served) IS DISTINCT FROM 'object' OR EXISTS (
+        SELECT 1 FROM jsonb_each(served) AS e
+        WHERE jsonb_typeof(e.value) <> 'number' OR e.value::text !~ '^[0-9]{1,18}$') THEN
+        RAISE EXCEPTION 'served must be an object of object keys to byte counts' USING ERRCODE = '22023';
+    END IF;
+    WITH owners AS (
+        SELECT (SELECT o.app_id FROM (
+                    SELECT b.app_id, b.id FROM liveupdate.bundles AS b WHERE b.storage_key = e.key
+                    UNION ALL
+                    SELECT b.app_id, b.id FROM liveupdate.bundle_files AS f
+                    JOIN liveupdate.bundles AS b ON b.id = f.bundle_id WHERE f.storage_key = e.key) AS o
+                ORDER BY o.id DESC LIMIT 1) AS app_id,
+               e.value::text::bigint AS bytes
+        FROM jsonb_each(served) AS e
+    ), counted AS (
+        INSERT INTO liveupdate.stats_activity AS a (app_id, granularity, period_start, served_bytes)
+        SELECT o.app_id, g.granularity, date_trunc(g.granularity, clock_timestamp()), sum(o.bytes)
+        FROM owners AS o CROSS JOIN (VALUES ('hour'), ('day'), ('month')) AS g(granularity)
+        WHERE o.app_id IS NOT NULL
+        GROUP BY o.app_id, g.granularity
+        ON CONFLICT ON CONSTRAINT stats_activity_pkey DO UPDATE SET served_bytes = a.served_bytes + excluded.served_bytes
+    )
+    SELECT count(*) INTO attributed FROM owners AS o WHERE o.app_id IS NOT NULL;
+    RETURN attributed;
+END
+$$;
+COMMENT ON FUNCTION liveupdate.record_served_bytes(jsonb) IS
+    'For the gateway: adds the bytes it sent per stored object ({"<key>": bytes}) to the owning app''s statistics (current UTC hour, day, month); returns how many keys belonged to an app.';
 
 -- The statistics API: an app's figures for the UTC days (or hours) from from_day to to_day.
 CREATE FUNCTION liveupdate.app_stats(app_id text, from_day date, to_day date, granularity text DEFAULT 'day')
@@ -468,7 +512,7 @@ BEGIN
     ), activity AS (
         -- From the start of the first month: monthly active devices to date are the devices
         -- first seen in the month on each day so far.
-        SELECT a.period_start, a.active_devices, a.events,
+        SELECT a.period_start, a.active_devices, a.events, a.served_bytes,
                sum(a.new_in_month) OVER (PARTITION BY date_trunc('month', a.period_start) ORDER BY a.period_start)
                    AS monthly_active_devices
         FROM liveupdate.stats_activity AS a
@@ -513,6 +557,7 @@ BEGIN
         'events', coalesce(a.events, 0),
         'gets', coalesce(t.gets, 0), 'installs', coalesce(t.installs, 0), 'fails', coalesce(t.fails, 0),
         'uninstalls', coalesce(t.uninstalls, 0), 'bandwidth_bytes', coalesce(t.bandwidth_bytes, 0),
+        'served_bytes', coalesce(a.served_bytes, 0),
         'storage_bytes', CASE WHEN granularity = 'day' THEN st.storage_bytes END,
         'versions', coalesce(vl.list, '[]'),
         'channels', coalesce(cl.list, '[]')) ORDER BY s.period_start)
@@ -531,7 +576,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION liveupdate.app_stats(text, date, date, text) IS
-    'An app''s statistics for the UTC days from_day..to_day (inclusive), per day (at most 400 days) or hour (at most 31 days): active and monthly active devices (month to date), events, gets/installs/fails/uninstalls and bandwidth in total, per bundle (with adoption: the share of the day''s active devices running it) and per channel, and storage used. fresh_until: every event received before it is included. Read rights on the app.';
+    'An app''s statistics for the UTC days from_day..to_day (inclusive), per day (at most 400 days) or hour (at most 31 days): active and monthly active devices (month to date), events, gets/installs/fails/uninstalls and bandwidth (gets × zip size) in total, bytes the gateway served, per bundle (with adoption: the share of the day''s active devices running it) and per channel, and storage used. fresh_until: every event received before it is included. Read rights on the app.';
 
 CREATE FUNCTION liveupdate.api_app_stats(input jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE

@@ -183,6 +183,17 @@ impl Database {
         Ok(summary)
     }
 
+    /// `liveupdate.record_served_bytes`: bytes sent per object key since the last report.
+    pub async fn record_served_bytes(
+        &self,
+        counts: &std::collections::HashMap<String, u64>,
+    ) -> Result<(), DbError> {
+        let client = self.pool.get().await?;
+        let counts = serde_json::to_value(counts).map_err(|e| DbError::Failed(e.to_string()))?;
+        client.query_one("SELECT liveupdate.record_served_bytes($1)", &[&counts]).await?;
+        Ok(())
+    }
+
     /// Claims up to `max` objects queued for deletion, has `delete` remove them from storage (it
     /// answers the keys it deleted), and takes those off the queue, in one transaction: the claim
     /// holds back a new bundle reusing an object until the deletion is over. Answers (claimed,

@@ -105,7 +105,12 @@ pub async fn serve(
         return Ok(response);
     }
     let stream = state.storage.read_range(key, body_range).await.map_err(|error| storage_error(&error))?;
-    let frames = stream.map_ok(Frame::data).map_err(std::io::Error::other);
+    // Counted as it is sent: a download cut short counts what went out.
+    let (served, key) = (state.served.clone(), key.to_owned());
+    let frames = stream
+        .inspect_ok(move |chunk| served.add(&key, chunk.len() as u64))
+        .map_ok(Frame::data)
+        .map_err(std::io::Error::other);
     *response.body_mut() = StreamBody::new(frames).boxed_unsync();
     Ok(response)
 }

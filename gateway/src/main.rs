@@ -8,6 +8,7 @@ use liveupdate_gateway::config::Config;
 use liveupdate_gateway::db::Database;
 use liveupdate_gateway::device_log::{self, DeviceLog};
 use liveupdate_gateway::metrics::Metrics;
+use liveupdate_gateway::served::ServedBytes;
 use liveupdate_gateway::state::State;
 use liveupdate_gateway::storage::Storage;
 use liveupdate_gateway::{maintenance, server};
@@ -57,15 +58,24 @@ async fn run(config: Config) -> Result<(), String> {
         config.device_flush_interval,
         flusher_stopped,
     ));
+    let served = Arc::new(ServedBytes::default());
     let maintenance = tokio::spawn(maintenance::run(
         db.clone(),
         storage.clone(),
+        served.clone(),
         config.periodic_interval,
         flusher_stopped_for_maintenance,
     ));
     tracing::info!(listen = %config.listen, pool = config.db_pool_size, "liveupdate gateway listening");
-    let state =
-        Arc::new(State { config, db, storage, device_log, metrics, rate_limiter: Default::default() });
+    let state = Arc::new(State {
+        config,
+        db,
+        storage,
+        device_log,
+        metrics,
+        rate_limiter: Default::default(),
+        served,
+    });
     server::serve(listener, state, shutdown_signal()).await;
     let _ = stop_background.send(true);
     let _ = flusher.await;

@@ -1,7 +1,7 @@
 //! The periodic work: every `LIVEUPDATE_PERIODIC_INTERVAL_MS`, the database's `run_periodic`
 //! (rollups, partitions, failure guard, bundle cleanup), unless a pg_cron job in the database runs
-//! it; and, always, deleting the stored objects of purged bundles, as only the gateway touches
-//! storage. Runs never overlap, across gateways and pg_cron alike: the database takes an advisory
+//! it; and, always, what only the gateway knows or may do: the bytes `/files` served, and deleting
+//! the stored objects of purged bundles. Runs never overlap, across gateways and pg_cron alike: the database takes an advisory
 //! lock, and each run is one transaction, so a restart mid-run leaves nothing half-done.
 
 use std::sync::Arc;
@@ -10,12 +10,19 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::db::Database;
+use crate::served::ServedBytes;
 use crate::storage::Storage;
 
 /// Objects deleted per transaction; several batches per run until the queue is empty.
 const DELETION_BATCH: i32 = 500;
 
-pub async fn run(db: Arc<Database>, storage: Storage, interval: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    db: Arc<Database>,
+    storage: Storage,
+    served: Arc<ServedBytes>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -23,8 +30,20 @@ pub async fn run(db: Arc<Database>, storage: Storage, interval: Duration, mut st
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
         }
+        record_served_bytes(&db, &served).await;
         run_periodic_unless_cron_does(&db).await;
         delete_purged_objects(&db, &storage).await;
+    }
+}
+
+async fn record_served_bytes(db: &Database, served: &ServedBytes) {
+    let counts = served.take();
+    if counts.is_empty() {
+        return;
+    }
+    if let Err(error) = db.record_served_bytes(&counts).await {
+        tracing::warn!(%error, "cannot record the bytes served; will retry");
+        served.restore(counts);
     }
 }
 

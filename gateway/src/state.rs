@@ -7,6 +7,7 @@ use crate::db::Database;
 use crate::device_log::DeviceLog;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
+use crate::served::ServedBytes;
 use crate::storage::Storage;
 
 pub struct State {
@@ -16,4 +17,5 @@ pub struct State {
     pub device_log: Arc<DeviceLog>,
     pub metrics: Arc<Metrics>,
     pub rate_limiter: RateLimiter,
+    pub served: Arc<ServedBytes>,
 }

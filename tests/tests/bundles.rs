@@ -396,6 +396,13 @@ fn deleted_bundles_leave_storage_after_the_grace_period() {
         panic!("no update offered")
     };
     assert_eq!(download::fetch_zip(&url, &checksum).unwrap().len(), 2);
+    // The gateway reports what it sent: the app's statistics have the zip's bytes.
+    let served = || "SELECT coalesce(sum(served_bytes), 0)::bigint FROM liveupdate.stats_activity WHERE granularity = 'day'";
+    assert!(
+        liveupdate_e2e::eventually(20, || s.db.count(served()) == second.len() as i64),
+        "{}",
+        s.db.count(served())
+    );
     // Its name stays taken; its content, uploaded again under a new name, is stored again.
     assert_eq!(s.upload("1.0.1", "", &[], &first).status, 409);
     assert_eq!(s.upload("1.0.3", "", &[], &first).status, 201);

@@ -61,7 +61,7 @@ pub fn render(stats: &Value) -> String {
         stats["fresh_until"].as_str().unwrap_or("-"),
     );
     out += &format!(
-        "{:<17} {:>8} {:>8} {:>7} {:>8} {:>6} {:>10} {:>10} {:>10}\n",
+        "{:<17} {:>8} {:>8} {:>7} {:>8} {:>6} {:>10} {:>10} {:>10} {:>10}\n",
         "period",
         "active",
         if hourly { "" } else { "monthly" },
@@ -70,6 +70,7 @@ pub fn render(stats: &Value) -> String {
         "fails",
         "uninstalls",
         "bandwidth",
+        "served",
         if hourly { "" } else { "storage" }
     );
     let periods = stats["periods"].as_array().cloned().unwrap_or_default();
@@ -78,7 +79,7 @@ pub fn render(stats: &Value) -> String {
     for period in &periods {
         let start = period["start"].as_str().unwrap_or("?");
         out += &format!(
-            "{:<17} {:>8} {:>8} {:>7} {:>8} {:>6} {:>10} {:>10} {:>10}\n",
+            "{:<17} {:>8} {:>8} {:>7} {:>8} {:>6} {:>10} {:>10} {:>10} {:>10}\n",
             if hourly {
                 start.get(..16).unwrap_or(start).replace('T', " ")
             } else {
@@ -91,6 +92,7 @@ pub fn render(stats: &Value) -> String {
             number(period, "fails"),
             number(period, "uninstalls"),
             bytes(number(period, "bandwidth_bytes")),
+            bytes(number(period, "served_bytes")),
             period["storage_bytes"].as_i64().map(bytes).unwrap_or_default(),
         );
         for (list, key, totals) in

@@ -99,6 +99,21 @@ FROM generate_series('2026-03-01 00:00Z'::timestamptz, '2026-03-02 23:00Z', inte
 UPDATE liveupdate.stats_progress SET aggregated_until = '2026-03-03 00:00Z';
 SELECT (liveupdate.aggregate_stats() ->> 'events')::bigint >= 0 AS caught_up;
 SELECT count(*) AS differing_days FROM (SELECT * FROM pg_temp.days() EXCEPT SELECT * FROM first_figures) AS d;
+-- Bytes the gateway served: 1.0.0's zip and a file both bundles share (counted once, for the
+-- app), 1.1.0's zip in a second report; a key no bundle uses is ignored. A rebuild keeps them:
+-- they do not come from events.
+SELECT liveupdate.record_served_bytes('{"zips/s100.zip": 1000, "files/s-index": 300, "zips/nobody.zip": 5}') AS attributed;
+SELECT liveupdate.record_served_bytes('{"zips/s110.zip": 2000}') AS attributed;
+SELECT liveupdate.reaggregate_stats(now()) IS NOT NULL AS rebuilt, (liveupdate.aggregate_stats() ->> 'events')::bigint >= 0 AS again;
+SELECT g.granularity, a.served_bytes
+FROM (VALUES ('hour'), ('day'), ('month')) AS g(granularity)
+JOIN liveupdate.stats_activity AS a ON a.granularity = g.granularity AND a.period_start = date_trunc(g.granularity, now(), 'UTC')
+WHERE a.app_id = (SELECT id FROM liveupdate.apps WHERE app_id = 'com.stats.app') ORDER BY 1;
+SELECT liveupdate.app_stats('com.stats.app', (now() AT TIME ZONE 'UTC')::date, (now() AT TIME ZONE 'UTC')::date) -> 'periods' -> 0 -> 'served_bytes' AS served_today;
+SELECT liveupdate.record_served_bytes('{"zips/s100.zip": -1}');
+SELECT liveupdate.record_served_bytes('{"zips/s100.zip": "1000"}');
+SELECT liveupdate.record_served_bytes('[1000]');
+
 -- Bad input.
 SELECT liveupdate.app_stats('com.stats.app', '2026-03-02', '2026-03-01');
 SELECT liveupdate.app_stats('com.stats.app', '2026-01-01', '2026-03-01', 'hour');
