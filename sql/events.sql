@@ -34,6 +34,12 @@ COMMENT ON COLUMN liveupdate.device_events.is_emulator IS 'Emulator or simulator
 COMMENT ON COLUMN liveupdate.device_events.metadata IS 'The event''s string map (at most 30 keys).';
 COMMENT ON COLUMN liveupdate.device_events.device_time IS 'The device''s own clock for the event, when sent.';
 
+-- Which events are evidence about a bundle (protocol.md §5.5): production builds on real devices.
+-- Version counters and the failure guard count these only. Inlined by the planner.
+CREATE FUNCTION liveupdate._counts_for_versions(is_prod boolean, is_emulator boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT is_prod AND NOT is_emulator $$;
+
 CREATE TABLE liveupdate.device_failed_bundles (
     app_id      bigint NOT NULL REFERENCES liveupdate.apps (id) ON DELETE CASCADE,
     device_id   uuid NOT NULL,

@@ -123,7 +123,7 @@ AS $$
         JOIN liveupdate.device_events AS e
           ON e.app_id = t.app_id AND e.bundle_id = t.bundle_id AND e.received_at >= t.since
         WHERE e.received_at >= (SELECT min(x.since) FROM targets AS x)
-          AND e.is_prod AND NOT e.is_emulator
+          AND liveupdate._counts_for_versions(e.is_prod, e.is_emulator)
           AND (e.action = 'set' OR liveupdate._is_failure_action(e.action))
         GROUP BY t.channel_id, t.target
     )

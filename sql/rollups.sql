@@ -193,7 +193,7 @@ BEGIN
     CREATE TEMP TABLE stats_chunk ON COMMIT DROP AS
     SELECT e.app_id, e.device_id, e.platform, date_trunc('hour', e.received_at) AS hour, e.action,
            liveupdate._bundle_name_of(e.version_name) AS version_name, e.old_version_name, e.bundle_id,
-           e.is_prod AND NOT e.is_emulator AS counts
+           liveupdate._counts_for_versions(e.is_prod, e.is_emulator) AS counts
     FROM liveupdate.device_events AS e
     WHERE e.received_at >= from_time AND e.received_at < to_time
       AND EXISTS (SELECT 1 FROM liveupdate.apps AS a WHERE a.id = e.app_id);
