@@ -2,8 +2,10 @@
 # and a throwaway PostgreSQL cluster owned by `postgres`. Source it; do not run it.
 
 PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PG_BIN/pg_config
+# LIVEUPDATE_PG_CONFIG points at another installation of the same major (a developer keeping a
+# second copy so parallel work does not replace each other's installed extension).
+PG_CONFIG=${LIVEUPDATE_PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+PG_BIN=$(dirname "$PG_CONFIG")
 CARGO_PGRX_VERSION=0.18.1            # must equal the pgrx = "=0.18.1" pins in Cargo.toml
 export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
 export DEBIAN_FRONTEND=noninteractive
