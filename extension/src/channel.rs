@@ -141,10 +141,16 @@ fn get(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResu
         if let Some(current) = override_of(client, app_pk, req)? {
             return Ok(json!({"channel": current.name, "status": "override", "allowSet": current.self_set}));
         }
-        if let Some(name) = &req.default_channel
-            && let Some(channel) = channel_named(client, app_pk, name)?
-        {
-            return Ok(json!({"channel": channel.name, "status": "default"}));
+        // A named channel that does not exist is not replaced by the public one: /updates gives
+        // such a device no_channel (it never falls back), so this answer must not name a channel.
+        if let Some(name) = &req.default_channel {
+            return Ok(match channel_named(client, app_pk, name)? {
+                Some(channel) => json!({"channel": channel.name, "status": "default"}),
+                None => Refusal::new(Code::ChannelNotFound)
+                    .with("channel", name.clone())
+                    .with("app_id", req.app_id.clone())
+                    .to_json(),
+            });
         }
     } else {
         if let Some(channel) = &req.channel {

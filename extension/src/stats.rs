@@ -107,7 +107,8 @@ fn store(client: &mut SpiClient<'_>, batch: &StatsBatch) -> SpiResult<Value> {
         if !stats::is_failure(&event.action) {
             let entry = latest_by_device.entry(&event.device_id).or_insert((event, None));
             entry.0 = event;
-            if stats::reports_running_bundle(&event.action) {
+            // An empty version_name says nothing about the running bundle.
+            if stats::reports_running_bundle(&event.action) && !event.version_name.is_empty() {
                 entry.1 = Some(&event.version_name);
             }
         }
@@ -180,7 +181,7 @@ fn device_row(event: &StatsEvent, running_version: Option<&str>, allow_custom_id
     json!({
         "device_id": event.device_id,
         "platform": event.platform,
-        "plugin_version": event.plugin_version.as_ref().map(ToString::to_string),
+        "plugin_version": event.plugin_version,
         "version_build": event.version_build.as_ref().map(ToString::to_string),
         "running_version": running_version,
         "version_code": event.version_code,

@@ -13,7 +13,7 @@ use liveupdate_core::request::UpdateRequest;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::db::Database;
+use crate::db::{Database, DbError};
 use crate::metrics::Metrics;
 
 /// Most devices held between two flushes; beyond it new devices wait for their next check.
@@ -66,16 +66,21 @@ impl DeviceLog {
         self.len() == 0
     }
 
-    /// Writes everything pending; on failure the batch is kept for the next attempt.
+    /// Writes everything pending. When the database is unreachable the batch is kept for the next
+    /// attempt; when it refuses the batch, the rows it accepts are written and the ones it refuses
+    /// are dropped, so one bad row never holds back every other device.
     pub async fn flush(&self, db: &Database, metrics: &Metrics) {
         let batch = self.take();
         if batch.is_empty() {
             return;
         }
-        let checks = Value::Array(batch.values().cloned().collect());
-        match db.record_device_checks(&checks).await {
-            Ok(written) => {
-                metrics.device_checks_written.fetch_add(written.max(0) as u64, Ordering::Relaxed);
+        let rows: Vec<Value> = batch.values().cloned().collect();
+        match write_separating_refused(db, rows).await {
+            Ok(Written { rows, refused }) => {
+                metrics.device_checks_written.fetch_add(rows, Ordering::Relaxed);
+                if refused > 0 {
+                    metrics.device_checks_refused.fetch_add(refused, Ordering::Relaxed);
+                }
             }
             Err(error) => {
                 metrics.device_flush_failures.fetch_add(1, Ordering::Relaxed);
@@ -84,6 +89,37 @@ impl DeviceLog {
             }
         }
     }
+}
+
+struct Written {
+    rows: u64,
+    refused: u64,
+}
+
+/// Writes `rows` in one call; if the database refuses the call for what it holds (bad input or a
+/// constraint), halves it and tries each half, down to the single rows it refuses. Any other
+/// failure is returned as is and the caller keeps the whole batch: the halves already written are
+/// written again then, which is harmless.
+async fn write_separating_refused(db: &Database, rows: Vec<Value>) -> Result<Written, DbError> {
+    let mut pending = vec![rows];
+    let mut done = Written { rows: 0, refused: 0 };
+    while let Some(mut rows) = pending.pop() {
+        match db.record_device_checks(&Value::Array(rows.clone())).await {
+            Ok(written) => done.rows += u64::try_from(written).unwrap_or(0),
+            Err(error @ (DbError::Unavailable(_) | DbError::Failed(_))) => return Err(error),
+            Err(error) if rows.len() == 1 => {
+                let device = rows[0].get("device_id").cloned().unwrap_or_default();
+                tracing::warn!(%error, %device, "device state refused by the database; dropped");
+                done.refused += 1;
+            }
+            Err(DbError::Refused { .. }) => {
+                let second = rows.split_off(rows.len() / 2);
+                pending.push(rows);
+                pending.push(second);
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// Flushes on a timer until `stop` turns true, then once more.

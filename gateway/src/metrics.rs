@@ -13,6 +13,9 @@ pub struct Metrics {
     pub database_errors: AtomicU64,
     pub device_checks_written: AtomicU64,
     pub device_checks_dropped: AtomicU64,
+    /// Device states the database refused (data it cannot store); the other rows of their batch
+    /// were written.
+    pub device_checks_refused: AtomicU64,
     pub device_flush_failures: AtomicU64,
 }
 
@@ -37,6 +40,7 @@ impl Metrics {
             ("liveupdate_database_errors_total", &self.database_errors),
             ("liveupdate_device_checks_written_total", &self.device_checks_written),
             ("liveupdate_device_checks_dropped_total", &self.device_checks_dropped),
+            ("liveupdate_device_checks_refused_total", &self.device_checks_refused),
             ("liveupdate_device_flush_failures_total", &self.device_flush_failures),
         ];
         for (name, value) in counters {

@@ -1,4 +1,5 @@
--- Last known state from stats: one row per device (the batch's latest non-failure event).
+-- Last known state from stats: one row per device (the batch's latest non-failure event). The
+-- channel the device asks for follows that event too, cleared when it names none.
 -- $1 app (bigint), $2 jsonb array. running_version is NULL when the event names another bundle
 -- than the running one (downloads, set_next, delete), which then stays as it was.
 INSERT INTO liveupdate.devices AS d (app_id, device_id, platform, plugin_version, version_build, version_name,
@@ -16,4 +17,5 @@ SET version_name = CASE WHEN excluded.version_name = 'unknown' THEN d.version_na
     is_prod = excluded.is_prod,
     is_emulator = excluded.is_emulator,
     custom_id = coalesce(excluded.custom_id, d.custom_id),
+    default_channel = excluded.default_channel,
     last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at)

@@ -4,9 +4,12 @@
 use serde_json::{Map, Value};
 
 use crate::answer::{Code, Refusal};
-use crate::fields::{optional_bool, optional_string, required_presence, schema_error};
-use crate::plugin::PluginVersion;
-use crate::request::{MAX_TEXT_LEN, Platform, is_reverse_domain, is_uuid};
+use crate::fields::{
+    FieldSpec, Platform, Rule, TEXT, check_field, check_schema, flag, optional, require_presence, required,
+    schema_error, text,
+};
+use crate::plugin::{Client, PluginVersion};
+use crate::request::UPDATE_SCHEMA;
 use crate::version;
 
 /// The four verbs of `/channel_self`.
@@ -59,17 +62,30 @@ pub struct ChannelRequest {
     pub default_channel: Option<String>,
 }
 
+/// The schema of a `/channel_self` request (protocol.md §6.1): the update check's (§2.3), except
+/// that `version_name` and `version_build` may be empty, `plugin_version` is optional and `channel`
+/// is an optional string; `listChannels` (§6.4) also needs `is_emulator` and `is_prod` but not
+/// `device_id`.
+pub fn channel_schema(operation: Operation) -> Vec<FieldSpec> {
+    let list = operation == Operation::List;
+    UPDATE_SCHEMA
+        .iter()
+        .map(|spec| match spec.name {
+            "version_name" => optional(spec.name, TEXT),
+            "version_build" => optional(spec.name, Rule::NativeVersion { non_empty: false }),
+            "plugin_version" => optional(spec.name, spec.rule),
+            "device_id" if list => optional(spec.name, spec.rule),
+            "is_emulator" | "is_prod" if list => required(spec.name, spec.rule),
+            _ => *spec,
+        })
+        .chain([optional("channel", TEXT)])
+        .collect()
+}
+
 impl ChannelRequest {
     /// Validates a request already turned into JSON (the body, or the query string for GET/DELETE).
     pub fn from_json(operation: Operation, value: &Value) -> Result<ChannelRequest, Refusal> {
         let query = matches!(operation, Operation::List | Operation::Unset);
-        let Some(body) = value.as_object().filter(|b| !b.is_empty()) else {
-            return Err(if query {
-                Refusal::new(Code::InvalidQueryParameters)
-            } else {
-                schema_error("(body)", "must be a non-empty JSON object")
-            });
-        };
         let as_query_error = |refusal: Refusal| {
             if query && refusal.code == Code::InvalidJsonBody {
                 Refusal { code: Code::InvalidQueryParameters, ..refusal }
@@ -77,74 +93,50 @@ impl ChannelRequest {
                 refusal
             }
         };
-        let device_id = if operation == Operation::List {
-            match optional_string(body, "device_id", MAX_TEXT_LEN).map_err(as_query_error)? {
-                None | Some("") => None,
-                Some(id) => Some(id.to_lowercase()),
-            }
-        } else {
-            Some(required_presence(body, "device_id", Code::MissingDeviceId)?.to_lowercase())
+        let Some(body) = value.as_object().filter(|b| !b.is_empty()) else {
+            return Err(as_query_error(schema_error("(body)", "must be a non-empty JSON object")));
         };
-        let app_id = required_presence(body, "app_id", Code::MissingAppId)?.to_owned();
-        let checked = (|| {
-            if !is_reverse_domain(&app_id) {
-                return Err(schema_error("app_id", "must be a reverse-domain id such as com.example.app"));
-            }
-            if device_id.as_deref().is_some_and(|id| !is_uuid(id)) {
-                return Err(schema_error("device_id", "must be a UUID"));
-            }
-            let platform = match body.get("platform") {
-                Some(Value::String(s)) => Platform::parse(s),
-                _ => None,
-            }
-            .ok_or_else(|| schema_error("platform", "must be one of ios, android, electron"))?;
-            if operation == Operation::List {
-                for key in ["is_emulator", "is_prod"] {
-                    if !matches!(body.get(key), Some(Value::Bool(_))) {
-                        return Err(schema_error(key, "is required (true or false)"));
-                    }
-                }
-            }
-            let plugin = match optional_string(body, "plugin_version", MAX_TEXT_LEN)? {
-                None | Some("") => None,
-                Some(text) => Some(PluginVersion(
-                    version::parse_strict(text)
-                        .map_err(|_| schema_error("plugin_version", "must be a semver version"))?,
-                )),
-            };
-            Ok(ChannelRequest {
-                operation,
-                app_id: app_id.clone(),
-                device_id: device_id.clone(),
-                platform,
-                plugin,
-                is_emulator: optional_bool(body, "is_emulator", false)?,
-                is_prod: optional_bool(body, "is_prod", true)?,
-                channel: optional_string(body, "channel", MAX_TEXT_LEN)?
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
-                default_channel: optional_string(body, "defaultChannel", MAX_TEXT_LEN)?
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
-            })
-        })();
-        checked.map_err(as_query_error)
+        if operation != Operation::List {
+            require_presence(body, "device_id", Code::MissingDeviceId).map_err(as_query_error)?;
+        }
+        let app_id = require_presence(body, "app_id", Code::MissingAppId).map_err(as_query_error)?;
+        let schema = channel_schema(operation);
+        let version_build = schema.iter().find(|spec| spec.name == "version_build");
+        if let Some(spec) = version_build {
+            check_field(body, spec).map_err(as_query_error)?;
+        }
+        check_schema(body, &schema).map_err(as_query_error)?;
+
+        let platform = text(body, "platform").and_then(Platform::parse).ok_or_else(|| {
+            as_query_error(schema_error("platform", "must be one of ios, android, electron"))
+        })?;
+        let plugin = match text(body, "plugin_version") {
+            None => None,
+            Some(raw) => Some(PluginVersion::new(
+                Client::of(platform),
+                version::parse_strict(raw).map_err(|_| {
+                    as_query_error(schema_error("plugin_version", "must be a semver version"))
+                })?,
+            )),
+        };
+        Ok(ChannelRequest {
+            operation,
+            app_id: app_id.to_owned(),
+            device_id: text(body, "device_id").map(str::to_lowercase),
+            platform,
+            plugin,
+            is_emulator: flag(body, "is_emulator", false),
+            is_prod: flag(body, "is_prod", true),
+            channel: text(body, "channel").map(str::to_owned),
+            default_channel: text(body, "defaultChannel").map(str::to_owned),
+        })
     }
 
-    /// Plugins before 5.34.0 / 6.34.0 / 7.34.0 / 8.0.0 keep the device's channel on the server;
-    /// later ones keep it on the device and only ask the server to validate it. A request without a
-    /// plugin version is treated as the older kind, so a set channel is never silently lost.
+    /// Whether the server keeps this device's channel (see [`PluginVersion::server_keeps_channel`]).
+    /// A request without a plugin version is treated as the older kind, so a set channel is never
+    /// silently lost.
     pub fn server_keeps_channel(&self) -> bool {
-        self.plugin.as_ref().is_none_or(|plugin| {
-            let v = &plugin.0;
-            let threshold = match v.major {
-                5 => (5, 34, 0),
-                6 => (6, 34, 0),
-                7 => (7, 34, 0),
-                _ => (8, 0, 0),
-            };
-            v.cmp_precedence(&version::Version::new(threshold.0, threshold.1, threshold.2)).is_lt()
-        })
+        self.plugin.as_ref().is_none_or(PluginVersion::server_keeps_channel)
     }
 
     /// The request as JSON for the extension (`channel_self`), which validates it again.
@@ -156,7 +148,7 @@ impl ChannelRequest {
         }
         body.insert("platform".into(), self.platform.as_str().into());
         if let Some(plugin) = &self.plugin {
-            body.insert("plugin_version".into(), plugin.0.to_string().into());
+            body.insert("plugin_version".into(), plugin.version.to_string().into());
         }
         body.insert("is_emulator".into(), self.is_emulator.into());
         body.insert("is_prod".into(), self.is_prod.into());
@@ -250,6 +242,33 @@ mod tests {
         assert_eq!(code(Operation::Set, body(json!({"device_id": null}))), Code::MissingDeviceId);
         assert_eq!(code(Operation::Set, body(json!({"app_id": ""}))), Code::MissingAppId);
         assert_eq!(code(Operation::Set, body(json!({"platform": "web"}))), Code::InvalidJsonBody);
+    }
+
+    #[test]
+    fn the_update_check_field_rules_apply() {
+        for op in [Operation::Set, Operation::Get, Operation::Unset] {
+            let code = |extra: Value| ChannelRequest::from_json(op, &body(extra)).unwrap_err().code;
+            let schema_code =
+                if op == Operation::Unset { Code::InvalidQueryParameters } else { Code::InvalidJsonBody };
+            assert_eq!(code(json!({"version_build": "invalid semver"})), Code::SemverError, "{op:?}");
+            assert_eq!(code(json!({"key_id": "k".repeat(26)})), schema_code, "{op:?}");
+            assert_eq!(code(json!({"install_source": 7})), schema_code, "{op:?}");
+            assert_eq!(code(json!({"install_source": "s".repeat(65)})), schema_code, "{op:?}");
+            assert_eq!(code(json!({"defaultChannel": "beta\u{0}"})), schema_code, "{op:?}");
+            // what §6.1 relaxes
+            let relaxed = body(json!({"version_build": "", "version_name": "", "plugin_version": null}));
+            assert!(ChannelRequest::from_json(op, &relaxed).is_ok(), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn electron_keeps_its_channel_on_the_device() {
+        let req = ChannelRequest::from_json(
+            Operation::Set,
+            &body(json!({"platform": "electron", "plugin_version": "0.0.1"})),
+        )
+        .unwrap();
+        assert!(!req.server_keeps_channel());
     }
 
     #[test]

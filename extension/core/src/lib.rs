@@ -4,10 +4,11 @@
 //! these functions, and the gateway uses the same validation to refuse bad requests before any
 //! database work. Keeping the rules here lets them be tested with plain `cargo test`.
 
+pub mod actions;
 pub mod answer;
 pub mod archive;
 pub mod channel;
-mod fields;
+pub mod fields;
 pub mod guard;
 pub mod integrity;
 pub mod manifest_size;

@@ -4,13 +4,17 @@
 use serde_json::{Value, json};
 
 use crate::answer::Refusal;
-use crate::fields::schema_error;
+use crate::fields::{FieldSpec, TEXT, check_schema, optional, required, schema_error};
 use crate::request::UpdateRequest;
 
-/// Most entries one request may ask about.
-pub const MAX_ENTRIES: usize = 10_000;
-/// Largest request body: a full manifest of [`MAX_ENTRIES`] entries with URLs.
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Largest request body. The number of entries has no limit of its own: a device may ask about
+/// every file of the largest bundle (20,000 files, each entry with its URL about 250 bytes), and
+/// this bound keeps room for long paths.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// One manifest entry of the request.
+const ENTRY_SCHEMA: &[FieldSpec] =
+    &[required("file_name", TEXT), required("file_hash", TEXT), optional("download_url", TEXT)];
 
 /// One manifest entry the device asks about.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,21 +40,23 @@ impl SizeRequest {
             _ => return Err(schema_error("version", "must be the bundle's version name")),
         };
         // Current plugins send `manifest`; `files` is accepted as well.
-        let list = match value.get("manifest").or_else(|| value.get("files")) {
-            Some(Value::Array(list)) if list.len() <= MAX_ENTRIES => list,
-            Some(Value::Array(_)) => return Err(schema_error("manifest", "must have at most 10000 entries")),
-            _ => return Err(schema_error("manifest", "must be an array of {file_name, file_hash}")),
+        let Some(Value::Array(list)) = value.get("manifest").or_else(|| value.get("files")) else {
+            return Err(schema_error("manifest", "must be an array of {file_name, file_hash}"));
         };
         let entries = list
             .iter()
             .map(|item| {
-                let text = |key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
-                match (text("file_name"), text("file_hash")) {
-                    (Some(file_name), Some(file_hash)) => {
-                        Ok(Entry { file_name, file_hash, download_url: text("download_url") })
-                    }
-                    _ => Err(schema_error("manifest", "entries need a file_name and a file_hash")),
-                }
+                let Some(fields) = item.as_object() else {
+                    return Err(schema_error("manifest", "entries need a file_name and a file_hash"));
+                };
+                check_schema(fields, ENTRY_SCHEMA)
+                    .map_err(|_| schema_error("manifest", "entries need a file_name and a file_hash"))?;
+                let text = |key: &str| fields.get(key).and_then(Value::as_str).map(str::to_owned);
+                Ok(Entry {
+                    file_name: text("file_name").unwrap_or_default(),
+                    file_hash: text("file_hash").unwrap_or_default(),
+                    download_url: text("download_url"),
+                })
             })
             .collect::<Result<_, _>>()?;
         Ok(SizeRequest { check, version, entries })
@@ -131,5 +137,20 @@ mod tests {
         assert_eq!(code(body(json!({"manifest": [{"file_name": 1}]}))), Code::InvalidJsonBody);
         assert_eq!(code(body(json!({"version": "", "manifest": []}))), Code::InvalidJsonBody);
         assert_eq!(code(json!({"app_id": "com.example.app"})), Code::MissingDeviceId);
+        let nul = json!({"manifest": [{"file_name": "a\u{0}.js", "file_hash": "aa"}]});
+        assert_eq!(code(body(nul)), Code::InvalidJsonBody, "not storable");
+    }
+
+    #[test]
+    fn every_file_of_the_largest_bundle_can_be_asked_about() {
+        let manifest: Vec<Value> = (0..20_000)
+            .map(|i| {
+                json!({"file_name": format!("assets/chunk-{i:05}.js"), "file_hash": format!("{i:064x}"),
+                       "download_url": format!("https://updates.example.com/files/{i:064x}")})
+            })
+            .collect();
+        let body = body(json!({"manifest": manifest}));
+        assert!(serde_json::to_vec(&body).unwrap().len() <= MAX_BODY_BYTES);
+        assert_eq!(SizeRequest::from_json(&body).unwrap().entries.len(), 20_000);
     }
 }

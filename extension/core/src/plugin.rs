@@ -1,53 +1,104 @@
-//! What each line of `@capgo/capacitor-updater` understands (protocol.md §2.4, §11).
+//! What each updater client line understands (protocol.md §2.4, §11).
 //!
-//! The plugin is maintained on several major lines at once (5.x, 6.x, 7.x, 8.x) and features were
-//! backported with a different minimum per line, so each gate is a per-major threshold.
+//! Two clients speak this protocol. `@capgo/capacitor-updater` is maintained on several major lines
+//! at once (5.x, 6.x, 7.x, 8.x) and features were backported with a different minimum per line, so
+//! each of its gates is a per-major threshold. `@capgo/electron-updater` (`platform: "electron"`)
+//! has a version line of its own, starting again at 0.0.1, so the Capacitor thresholds say nothing
+//! about it: its gates follow what its current release does (read from its npm package, 0.0.6).
 
+use crate::request::Platform;
 use crate::version::Version;
 
-/// The plugin version a device reported, with the feature gates the server needs.
+/// Which updater client sent a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Capacitor,
+    Electron,
+}
+
+impl Client {
+    pub fn of(platform: Platform) -> Client {
+        match platform {
+            Platform::Electron => Client::Electron,
+            Platform::Ios | Platform::Android => Client::Capacitor,
+        }
+    }
+}
+
+/// The plugin version a device reported, on its client's line, with the feature gates the server needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginVersion(pub Version);
+pub struct PluginVersion {
+    pub client: Client,
+    pub version: Version,
+}
 
 impl PluginVersion {
-    /// Plugin majors up to 4 speak a protocol this server does not implement.
+    pub fn new(client: Client, version: Version) -> PluginVersion {
+        PluginVersion { client, version }
+    }
+
+    /// Capacitor plugin major 4 spoke a protocol this server does not implement; the reference
+    /// backend refuses exactly that major, so this does too.
     pub fn is_unsupported(&self) -> bool {
-        self.0.major <= 4
+        self.client == Client::Capacitor && self.version.major == 4
     }
 
-    /// Delta manifests: 5.10.0, 6.25.0, 7.0.35, any 8+.
+    /// Delta manifests: 5.10.0, 6.25.0, 7.0.35, any 8+. The Electron updater always downloads the
+    /// zip and only lays manifest files over it, so it is served the zip alone.
     pub fn supports_manifest(&self) -> bool {
-        self.at_least_on_line(&[(5, 10, 0), (6, 25, 0), (7, 0, 35)], 8)
+        self.client == Client::Capacitor && self.at_least_on_line(&[(5, 10, 0), (6, 25, 0), (7, 0, 35)], 8)
     }
 
-    /// `link`/`comment` in answers: 5.35.0, 6.35.0, 7.35.0, 8.35.0, prereleases excluded.
+    /// `link`/`comment` in answers: 5.35.0, 6.35.0, 7.35.0, 8.35.0, prereleases excluded. The
+    /// Electron updater does not read them.
     pub fn supports_metadata(&self) -> bool {
-        self.0.pre.is_empty() && self.at_least_on_line(&[(5, 35, 0), (6, 35, 0), (7, 35, 0), (8, 35, 0)], 9)
+        self.client == Client::Capacitor
+            && self.version.pre.is_empty()
+            && self.at_least_on_line(&[(5, 35, 0), (6, 35, 0), (7, 35, 0), (8, 35, 0)], 9)
     }
 
-    /// The success-shaped `{"version":"builtin"}` that makes a device reset: 6.2.0 and later.
+    /// The success-shaped `{"version":"builtin"}` that makes a device reset: Capacitor 6.2.0 and
+    /// later. The Electron updater acts only on answers with a `url`, so it cannot reset this way.
     pub fn supports_builtin_revert(&self) -> bool {
-        self.at_least(6, 2, 0)
+        self.client == Client::Capacitor && self.at_least(6, 2, 0)
     }
 
     /// The device compares `key_id` with the bundle's (the reference backend checks after 8.40.7).
+    /// The Electron updater sends its key id but never compares it.
     pub fn checks_key_id(&self) -> bool {
-        self.0.cmp_precedence(&Version::new(8, 40, 7)).is_gt()
+        self.client == Client::Capacitor && self.version.cmp_precedence(&Version::new(8, 40, 7)).is_gt()
+    }
+
+    /// Capacitor plugins before 5.34.0 / 6.34.0 / 7.34.0 / 8.0.0 keep the device's channel on the
+    /// server; later ones, and the Electron updater, keep it on the device and send it as
+    /// `defaultChannel`, asking the server only to validate it.
+    pub fn server_keeps_channel(&self) -> bool {
+        self.client == Client::Capacitor && !self.at_least_on_line(&[(5, 34, 0), (6, 34, 0), (7, 34, 0)], 8)
+    }
+
+    /// Capacitor plugins before 7.17.0 (6.x before 6.14.25) sent `download_fail` when there was
+    /// simply no update. The Electron updater sends it only when a download really failed.
+    pub fn reports_real_download_failures(&self) -> bool {
+        match self.client {
+            Client::Electron => true,
+            Client::Capacitor if self.version.major == 6 => self.at_least(6, 14, 25),
+            Client::Capacitor => self.at_least(7, 17, 0),
+        }
     }
 
     fn at_least(&self, major: u64, minor: u64, patch: u64) -> bool {
-        self.0.cmp_precedence(&Version::new(major, minor, patch)).is_ge()
+        self.version.cmp_precedence(&Version::new(major, minor, patch)).is_ge()
     }
 
     /// True when the version reaches the threshold of its own major line, or is on a line at or
     /// above `every_from_major`, where every release qualifies.
     fn at_least_on_line(&self, thresholds: &[(u64, u64, u64)], every_from_major: u64) -> bool {
-        if self.0.major >= every_from_major {
+        if self.version.major >= every_from_major {
             return true;
         }
         thresholds
             .iter()
-            .find(|(major, _, _)| *major == self.0.major)
+            .find(|(major, _, _)| *major == self.version.major)
             .is_some_and(|&(major, minor, patch)| self.at_least(major, minor, patch))
     }
 }
@@ -58,7 +109,11 @@ mod tests {
     use super::*;
 
     fn plugin(v: &str) -> PluginVersion {
-        PluginVersion(Version::parse(v).unwrap())
+        PluginVersion::new(Client::Capacitor, Version::parse(v).unwrap())
+    }
+
+    fn electron(v: &str) -> PluginVersion {
+        PluginVersion::new(Client::Electron, Version::parse(v).unwrap())
     }
 
     #[test]
@@ -87,7 +142,50 @@ mod tests {
         assert!(!plugin("5.50.1").supports_builtin_revert());
         assert!(plugin("8.40.8").checks_key_id());
         assert!(!plugin("8.40.7").checks_key_id());
-        assert!(plugin("4.0.0").is_unsupported());
-        assert!(!plugin("5.0.0").is_unsupported());
+    }
+
+    #[test]
+    fn only_capacitor_major_4_is_unsupported() {
+        assert!(plugin("4.0.0").is_unsupported() && plugin("4.99.1").is_unsupported());
+        for supported in ["0.0.1", "3.3.1", "5.0.0", "8.51.14"] {
+            assert!(!plugin(supported).is_unsupported(), "{supported}");
+        }
+        assert!(!electron("4.0.0").is_unsupported());
+    }
+
+    #[test]
+    fn channel_generations() {
+        for (version, server) in [
+            ("5.33.9", true),
+            ("5.34.0", false),
+            ("6.33.0", true),
+            ("7.34.0", false),
+            ("8.0.0", false),
+            ("4.0.0", true),
+        ] {
+            assert_eq!(plugin(version).server_keeps_channel(), server, "{version}");
+        }
+    }
+
+    #[test]
+    fn legacy_download_fail() {
+        assert!(plugin("7.17.0").reports_real_download_failures());
+        assert!(plugin("6.14.25").reports_real_download_failures());
+        assert!(!plugin("7.16.9").reports_real_download_failures());
+        assert!(!plugin("6.14.24").reports_real_download_failures());
+    }
+
+    #[test]
+    fn the_electron_line_has_gates_of_its_own() {
+        // What @capgo/electron-updater 0.0.6 (plugin_version "0.0.1") does with each answer.
+        let e = electron("0.0.1");
+        assert!(!e.is_unsupported(), "served, not refused as an old Capacitor plugin");
+        assert!(!e.supports_manifest(), "downloads the zip in every case");
+        assert!(!e.supports_builtin_revert(), "acts only on answers with a url");
+        assert!(!e.supports_metadata() && !e.checks_key_id());
+        assert!(!e.server_keeps_channel(), "keeps a set channel locally, sends it as defaultChannel");
+        assert!(e.reports_real_download_failures());
+        // A high Electron version does not borrow Capacitor's gates either.
+        assert!(!electron("9.0.0").supports_manifest());
     }
 }

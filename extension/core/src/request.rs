@@ -8,45 +8,36 @@ use serde_json::{Map, Value};
 
 use crate::answer::{Code, Refusal};
 use crate::fields::{
-    bounded, lenient_string, optional_bool, optional_string, required_presence, schema_error,
+    FieldSpec, Rule, TEXT, check_field, check_schema, flag, lenient_text, native_version, optional,
+    require_presence, required, schema_error, text,
 };
-use crate::plugin::PluginVersion;
+pub use crate::fields::{MAX_APP_ID_LEN, MAX_TEXT_LEN, Platform, is_reverse_domain, is_uuid};
+use crate::plugin::{Client, PluginVersion};
 use crate::version::{self, Version};
 
 /// Largest update-check body accepted; the plugin sends about 600 bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Longest value accepted for free-text fields the plugin fills from device facts.
-pub const MAX_TEXT_LEN: usize = 1024;
-/// Longest reverse-domain app id accepted.
-pub const MAX_APP_ID_LEN: usize = 255;
-const MAX_INSTALL_SOURCE_LEN: usize = 64;
-const MAX_KEY_ID_LEN: usize = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
-    Ios,
-    Android,
-    Electron,
-}
+/// `version_build` of an update check: required, coerced (protocol.md §2.3 step 3).
+pub(crate) const VERSION_BUILD: FieldSpec =
+    required("version_build", Rule::NativeVersion { non_empty: true });
 
-impl Platform {
-    pub fn parse(value: &str) -> Option<Platform> {
-        match value {
-            "ios" => Some(Platform::Ios),
-            "android" => Some(Platform::Android),
-            "electron" => Some(Platform::Electron),
-            _ => None,
-        }
-    }
+/// The update-check schema, protocol.md §2.3; checked in this order after the early steps.
+pub const UPDATE_SCHEMA: &[FieldSpec] = &[
+    required("app_id", Rule::ReverseDomain),
+    required("device_id", Rule::Uuid),
+    required("version_name", Rule::Text { max: MAX_TEXT_LEN, non_empty: true }),
+    VERSION_BUILD,
+    optional("is_emulator", Rule::Flag),
+    optional("is_prod", Rule::Flag),
+    required("platform", Rule::KnownPlatform),
+    required("plugin_version", Rule::Semver),
+    optional("defaultChannel", TEXT),
+    optional("install_source", Rule::Text { max: 64, non_empty: false }),
+    optional("key_id", Rule::Text { max: 20, non_empty: false }),
+    optional("custom_id", Rule::Unchecked),
+];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Ios => "ios",
-            Platform::Android => "android",
-            Platform::Electron => "electron",
-        }
-    }
-}
 
 /// A validated, normalised update check.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,72 +85,40 @@ impl UpdateRequest {
         if body.is_empty() {
             return Err(schema_error("(body)", "must not be empty"));
         }
-        let device_id = required_presence(body, "device_id", Code::MissingDeviceId)?.to_lowercase();
-        let app_id = required_presence(body, "app_id", Code::MissingAppId)?.to_owned();
+        let device_id = require_presence(body, "device_id", Code::MissingDeviceId)?.to_lowercase();
+        let app_id = require_presence(body, "app_id", Code::MissingAppId)?.to_owned();
+        check_field(body, &VERSION_BUILD)?;
+        check_schema(body, UPDATE_SCHEMA)?;
 
-        let raw_version_build = match body.get("version_build") {
-            Some(Value::String(s)) if !s.is_empty() => s,
-            _ => return Err(schema_error("version_build", "must be a non-empty string")),
-        };
-        let version_build = version::coerce_native(raw_version_build)
-            .map_err(|e| Refusal::new(Code::SemverError).with_more_info("version_build", e.input))?;
-
-        let is_emulator = optional_bool(body, "is_emulator", false)?;
-        let is_prod = optional_bool(body, "is_prod", true)?;
-
-        let raw_version_name = match body.get("version_name") {
-            Some(Value::String(s)) if !s.is_empty() => bounded(s, "version_name", MAX_TEXT_LEN)?,
-            _ => return Err(schema_error("version_name", "must be a non-empty string")),
-        };
+        let version_build = native_version(text(body, "version_build").unwrap_or_default())?;
+        let raw_version_name = text(body, "version_name").unwrap_or_default();
         let reported_builtin = raw_version_name == "builtin";
         let version_name =
             if reported_builtin { version_build.to_string() } else { raw_version_name.to_owned() };
-
-        if !is_reverse_domain(&app_id) {
-            return Err(schema_error("app_id", "must be a reverse-domain id such as com.example.app"));
-        }
-        if !is_uuid(&device_id) {
-            return Err(schema_error("device_id", "must be a UUID"));
-        }
-        let platform = match body.get("platform") {
-            Some(Value::String(s)) => Platform::parse(s),
-            _ => None,
-        }
-        .ok_or_else(|| schema_error("platform", "must be one of ios, android, electron"))?;
-        let plugin = match body.get("plugin_version") {
-            Some(Value::String(s)) => version::parse_strict(s).ok(),
-            _ => None,
-        }
-        .map(PluginVersion)
-        .ok_or_else(|| schema_error("plugin_version", "must be a semver version"))?;
-
-        let default_channel = optional_string(body, "defaultChannel", MAX_TEXT_LEN)?
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        let install_source = optional_string(body, "install_source", MAX_INSTALL_SOURCE_LEN)?
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty());
-        let key_id =
-            optional_string(body, "key_id", MAX_KEY_ID_LEN)?.filter(|s| !s.is_empty()).map(str::to_owned);
+        let platform = text(body, "platform")
+            .and_then(Platform::parse)
+            .ok_or_else(|| schema_error("platform", "must be one of ios, android, electron"))?;
+        let plugin_version = version::parse_strict(text(body, "plugin_version").unwrap_or_default())
+            .map_err(|_| schema_error("plugin_version", "must be a semver version"))?;
 
         Ok(UpdateRequest {
             app_id,
             device_id,
             platform,
-            plugin,
+            plugin: PluginVersion::new(Client::of(platform), plugin_version),
             version_build,
             version_name,
             reported_builtin,
-            version_code: lenient_string(body, "version_code"),
-            version_os: lenient_string(body, "version_os"),
-            is_emulator,
-            is_prod,
-            default_channel,
-            install_source,
-            key_id,
-            custom_id: lenient_string(body, "custom_id")
-                .map(|s| s.trim().to_owned())
+            version_code: lenient_text(body, "version_code"),
+            version_os: lenient_text(body, "version_os"),
+            is_emulator: flag(body, "is_emulator", false),
+            is_prod: flag(body, "is_prod", true),
+            default_channel: text(body, "defaultChannel").map(str::to_owned),
+            install_source: text(body, "install_source")
+                .map(|s| s.trim().to_lowercase())
                 .filter(|s| !s.is_empty()),
+            key_id: text(body, "key_id").map(str::to_owned),
+            custom_id: lenient_text(body, "custom_id").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         })
     }
 
@@ -170,7 +129,7 @@ impl UpdateRequest {
         body.insert("app_id".into(), self.app_id.clone().into());
         body.insert("device_id".into(), self.device_id.clone().into());
         body.insert("platform".into(), self.platform.as_str().into());
-        body.insert("plugin_version".into(), self.plugin.0.to_string().into());
+        body.insert("plugin_version".into(), self.plugin.version.to_string().into());
         body.insert("version_build".into(), self.version_build.to_string().into());
         let version_name = if self.reported_builtin { "builtin" } else { self.version_name.as_str() };
         body.insert("version_name".into(), version_name.into());
@@ -197,32 +156,6 @@ impl UpdateRequest {
     pub fn runs_builtin(&self) -> bool {
         self.reported_builtin || self.version_name == self.version_build.to_string()
     }
-}
-
-/// `^[a-z0-9]+(\.[\w-]+)+$`, case-insensitive.
-pub fn is_reverse_domain(app_id: &str) -> bool {
-    if app_id.len() > MAX_APP_ID_LEN {
-        return false;
-    }
-    let mut segments = app_id.split('.');
-    let first_ok =
-        segments.next().is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
-    let mut rest = 0;
-    let rest_ok = segments.all(|s| {
-        rest += 1;
-        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    });
-    first_ok && rest_ok && rest > 0
-}
-
-/// 8-4-4-4-12 hexadecimal digits.
-pub fn is_uuid(value: &str) -> bool {
-    let groups: Vec<&str> = value.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -324,16 +257,31 @@ mod tests {
     }
 
     #[test]
-    fn reverse_domain_and_uuid_shapes() {
-        assert!(is_reverse_domain("com.example.app"));
-        assert!(is_reverse_domain("Com.Example.my_app-2"));
-        assert!(!is_reverse_domain("com"));
-        assert!(!is_reverse_domain("com.example."));
-        assert!(!is_reverse_domain("c_m.example"));
-        assert!(!is_reverse_domain("com.exa mple"));
-        assert!(is_uuid("00000000-0000-0000-0000-000000000000"));
-        assert!(!is_uuid("00000000-0000-0000-0000-00000000000g"));
-        assert!(!is_uuid("0000000000000000000000000000000000000"));
+    fn text_postgresql_cannot_store_is_refused_or_dropped() {
+        for field in ["version_name", "defaultChannel", "install_source", "key_id", "plugin_version"] {
+            let mut body = base();
+            body[field] = json!("1.0.0\u{0}");
+            let refusal = UpdateRequest::from_json(&body).unwrap_err();
+            assert_eq!(refusal.code, Code::InvalidJsonBody, "{field}");
+            assert_eq!(refusal.more_info["parseResult"]["field"], field);
+        }
+        // Fields the schema does not check are dropped instead, as any unreasonable value of theirs.
+        let mut body = base();
+        for field in ["version_os", "version_code", "custom_id"] {
+            body[field] = json!("14\u{0}");
+        }
+        let req = UpdateRequest::from_json(&body).unwrap();
+        assert_eq!((req.version_os, req.version_code, req.custom_id), (None, None, None));
+    }
+
+    #[test]
+    fn electron_requests_are_on_their_own_line() {
+        let mut body = base();
+        body["platform"] = json!("electron");
+        body["plugin_version"] = json!("0.0.1");
+        let req = UpdateRequest::from_json(&body).unwrap();
+        assert_eq!(req.plugin.client, crate::plugin::Client::Electron);
+        assert!(!req.plugin.is_unsupported());
     }
 
     #[test]

@@ -3,128 +3,45 @@
 
 use serde_json::{Map, Value, json};
 
+pub use crate::actions::{CUSTOM_ID_BLOCKED, is_known_action};
 use crate::answer::{Code, Refusal};
-use crate::fields::{bounded, lenient_string, optional_bool, optional_string, schema_error};
-use crate::request::{MAX_TEXT_LEN, is_reverse_domain, is_uuid};
+use crate::fields::{
+    FieldSpec, Platform, Rule, TEXT, check_schema, flag, is_reverse_domain, native_version, optional,
+    required, schema_error, text,
+};
+use crate::plugin::{Client, PluginVersion};
 use crate::version::{self, Version};
 
 /// Largest stats body accepted; the plugin queues at most 200 events (about 100 KiB).
 pub const MAX_STATS_BODY_BYTES: usize = 1024 * 1024;
 /// Most events accepted in one batch.
 pub const MAX_BATCH_EVENTS: usize = 500;
-const MAX_METADATA_KEYS: usize = 30;
-const MAX_METADATA_KEY_LEN: usize = 64;
-const MAX_METADATA_VALUE_LEN: usize = 2048;
-const MAX_CUSTOM_ID_LEN: usize = 36;
+
+/// The stats event schema, protocol.md §5.3, in the order its fields are checked.
+pub const STATS_SCHEMA: &[FieldSpec] = &[
+    required("app_id", Rule::ReverseDomain),
+    required("device_id", Rule::Uuid),
+    optional("version_build", Rule::NativeVersion { non_empty: false }),
+    required("version_os", TEXT),
+    required("platform", TEXT),
+    required("version_name", TEXT),
+    optional("action", Rule::StatsAction),
+    optional("plugin_version", TEXT),
+    optional("is_emulator", Rule::Flag),
+    optional("is_prod", Rule::Flag),
+    optional("metadata", Rule::Metadata),
+    optional("custom_id", Rule::Text { max: 36, non_empty: false }),
+    optional("key_id", Rule::Text { max: 20, non_empty: false }),
+    optional("install_source", Rule::Text { max: 64, non_empty: false }),
+    optional("old_version_name", TEXT),
+    optional("version_code", TEXT),
+    optional("defaultChannel", TEXT),
+    optional("channel", TEXT),
+];
+
 /// Device timestamps outside 2000-2100 are dropped (kept events, no device time).
 const PLAUSIBLE_FROM_MS: i64 = 946_684_800_000;
 const PLAUSIBLE_UNTIL_MS: i64 = 4_102_444_800_000;
-
-/// Actions the current plugin sends (protocol.md §5.2).
-const PLUGIN_ACTIONS: &[&str] = &[
-    "set",
-    "set_fail",
-    "set_next",
-    "reset",
-    "delete",
-    "update_fail",
-    "download_fail",
-    "download_10",
-    "download_20",
-    "download_30",
-    "download_40",
-    "download_50",
-    "download_60",
-    "download_70",
-    "download_80",
-    "download_90",
-    "download_complete",
-    "download_zip_start",
-    "download_zip_complete",
-    "download_manifest_start",
-    "download_manifest_complete",
-    "download_manifest_file_fail",
-    "download_manifest_checksum_fail",
-    "download_manifest_brotli_fail",
-    "manifest_path_fail",
-    "finish_download_fail",
-    "low_mem_fail",
-    "insufficient_disk_space",
-    "checksum_fail",
-    "checksum_required",
-    "decrypt_fail",
-    "unzip_fail",
-    "windows_path_fail",
-    "canonical_path_fail",
-    "directory_path_fail",
-    "blocked_by_server_url",
-    "rate_limit_reached",
-    "app_moved_to_foreground",
-    "app_moved_to_background",
-    "app_launch_start",
-    "app_launch_ready",
-    "app_launch_timeout",
-    "app_crash",
-    "app_crash_native",
-    "app_anr",
-    "app_killed_low_memory",
-    "app_killed_excessive_resource_usage",
-    "app_initialization_failure",
-    "app_memory_warning",
-    "webview_javascript_error",
-    "webview_unhandled_rejection",
-    "webview_resource_error",
-    "webview_security_policy_violation",
-    "webview_unclean_restart",
-    "webview_render_process_gone",
-    "webview_content_process_terminated",
-    "webview_dom_content_loaded",
-    "webview_page_loaded",
-    "os_version_changed",
-    "native_app_version_changed",
-];
-
-/// Actions servers generate or older plugins sent; accepted so that old queues drain.
-const SERVER_ACTIONS: &[&str] = &[
-    "ping",
-    "get",
-    "download_0",
-    "uninstall",
-    "needPlanUpgrade",
-    "missingBundle",
-    "noNew",
-    "disablePlatformIos",
-    "disablePlatformAndroid",
-    "disablePlatformElectron",
-    "disableAutoUpdateToMajor",
-    "disableAutoUpdateToMinor",
-    "disableAutoUpdateToPatch",
-    "disableAutoUpdateMetadata",
-    "disableAutoUpdateUnderNative",
-    "disableAutoUpdate",
-    "cannotUpdateViaPrivateChannel",
-    "channelMisconfigured",
-    "disableDevBuild",
-    "disableProdBuild",
-    "disableEmulator",
-    "disableDevice",
-    "cannotGetBundle",
-    "NoChannelOrOverride",
-    "setChannel",
-    "getChannel",
-    "rateLimited",
-    "keyMismatch",
-    "InvalidIp",
-    "backend_refusal",
-    "customIdBlocked",
-];
-
-/// The server-side event recorded when an app that refuses custom ids receives one.
-pub const CUSTOM_ID_BLOCKED: &str = "customIdBlocked";
-
-pub fn is_known_action(action: &str) -> bool {
-    PLUGIN_ACTIONS.contains(&action) || SERVER_ACTIONS.contains(&action)
-}
 
 /// `*_fail` events name the bundle that failed, not the one running: they never update the device.
 pub fn is_failure(action: &str) -> bool {
@@ -165,13 +82,14 @@ pub fn is_completed_download(action: &str) -> bool {
     action == "download_complete"
 }
 
-/// Plugins before 7.17.0 (6.x before 6.14.25) sent `download_fail` when there was simply no update;
-/// those are ignored.
-pub fn counts_download_fail(plugin_version: Option<&Version>) -> bool {
-    plugin_version.is_some_and(|v| {
-        let at_least = |major, minor, patch| v.cmp_precedence(&Version::new(major, minor, patch)).is_ge();
-        if v.major == 6 { at_least(6, 14, 25) } else { at_least(7, 17, 0) }
-    })
+/// Whether a `download_fail` from this client means a failed download. Old Capacitor plugins sent
+/// it when there was simply no update; a plugin version that is not semver (it is a free string
+/// in stats) is taken as such an old one.
+pub fn counts_download_fail(platform: &str, plugin_version: Option<&str>) -> bool {
+    let client = Platform::parse(platform).map_or(Client::Capacitor, Client::of);
+    plugin_version
+        .and_then(|text| version::parse_strict(text).ok())
+        .is_some_and(|version| PluginVersion::new(client, version).reports_real_download_failures())
 }
 
 /// The bundle name an event refers to: per-file failures send `"<version>:<file>"`.
@@ -192,8 +110,10 @@ pub struct StatsEvent {
     pub action: String,
     pub version_name: String,
     pub old_version_name: Option<String>,
-    pub platform: Option<String>,
-    pub plugin_version: Option<Version>,
+    /// Any string: the stats schema does not limit it to known platforms.
+    pub platform: String,
+    /// As sent: a free string in stats.
+    pub plugin_version: Option<String>,
     pub version_build: Option<Version>,
     pub version_os: String,
     pub version_code: Option<String>,
@@ -214,80 +134,29 @@ impl StatsEvent {
         let Some(body) = value.as_object() else {
             return Err(schema_error("(event)", "must be a JSON object"));
         };
-        let app_id = match body.get("app_id") {
-            Some(Value::String(s)) if is_reverse_domain(s) => s.clone(),
-            _ => {
-                return Err(schema_error("app_id", "must be a reverse-domain id such as com.example.app"));
-            }
-        };
-        let device_id = match body.get("device_id") {
-            Some(Value::String(s)) if is_uuid(s) => s.to_lowercase(),
-            _ => return Err(schema_error("device_id", "must be a UUID")),
-        };
-        let version_build = match body.get("version_build") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.is_empty() => None,
-            Some(Value::String(s)) => Some(
-                version::coerce_native(s)
-                    .map_err(|e| Refusal::new(Code::SemverError).with_more_info("version_build", e.input))?,
-            ),
-            Some(_) => return Err(schema_error("version_build", "must be a string")),
-        };
-        let version_os = match body.get("version_os") {
-            Some(Value::String(s)) => bounded(s, "version_os", MAX_TEXT_LEN)?.to_owned(),
-            _ => return Err(schema_error("version_os", "must be a string")),
-        };
-        let action = match body.get("action") {
-            None | Some(Value::Null) => "unknown".to_owned(),
-            Some(Value::String(s)) if is_known_action(s) => s.clone(),
-            Some(_) => {
-                return Err(schema_error("action", "must be one of the plugin's stats actions"));
-            }
-        };
-        let plugin_version = match optional_string(body, "plugin_version", MAX_TEXT_LEN)? {
-            None | Some("") => None,
-            Some(text) => Some(
-                version::parse_strict(text)
-                    .map_err(|_| schema_error("plugin_version", "must be a semver version"))?,
-            ),
-        };
-        let timestamp = match body.get("timestamp") {
-            None | Some(Value::Null) => None,
-            // A clock years off is the device's problem, not a reason to refuse the event.
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .or_else(|| n.as_f64().map(|f| f as i64))
-                .filter(|ms| (PLAUSIBLE_FROM_MS..PLAUSIBLE_UNTIL_MS).contains(ms)),
-            Some(_) => {
-                return Err(schema_error("timestamp", "must be a number of milliseconds"));
-            }
-        };
-        let text = |key: &str, max: usize| -> Result<Option<String>, Refusal> {
-            Ok(optional_string(body, key, max)?.map(str::to_owned))
-        };
+        check_schema(body, STATS_SCHEMA)?;
+        let owned = |key: &str| text(body, key).map(str::to_owned);
         Ok(StatsEvent {
-            app_id,
-            device_id,
-            action,
-            version_name: text("version_name", MAX_TEXT_LEN)?.unwrap_or_default(),
-            old_version_name: text("old_version_name", MAX_TEXT_LEN)?.filter(|s| !s.is_empty()),
-            platform: text("platform", 64)?,
-            plugin_version,
-            version_build,
-            version_os,
-            version_code: lenient_string(body, "version_code"),
-            is_emulator: optional_bool(body, "is_emulator", false)?,
-            is_prod: optional_bool(body, "is_prod", true)?,
-            custom_id: text("custom_id", MAX_CUSTOM_ID_LEN)?
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty()),
-            key_id: text("key_id", 20)?.filter(|s| !s.is_empty()),
-            install_source: text("install_source", 64)?
+            app_id: owned("app_id").unwrap_or_default(),
+            device_id: text(body, "device_id").unwrap_or_default().to_lowercase(),
+            action: owned("action").unwrap_or_else(|| "unknown".to_owned()),
+            version_name: owned("version_name").unwrap_or_default(),
+            old_version_name: owned("old_version_name"),
+            platform: owned("platform").unwrap_or_default(),
+            plugin_version: owned("plugin_version"),
+            version_build: text(body, "version_build").map(native_version).transpose()?,
+            version_os: owned("version_os").unwrap_or_default(),
+            version_code: owned("version_code"),
+            is_emulator: flag(body, "is_emulator", false),
+            is_prod: flag(body, "is_prod", true),
+            custom_id: text(body, "custom_id").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+            key_id: owned("key_id"),
+            install_source: text(body, "install_source")
                 .map(|s| s.trim().to_lowercase())
                 .filter(|s| !s.is_empty()),
-            default_channel: text("defaultChannel", MAX_TEXT_LEN)?.filter(|s| !s.is_empty()),
-            metadata: metadata(body)?,
-            timestamp,
+            default_channel: owned("defaultChannel"),
+            metadata: body.get("metadata").and_then(Value::as_object).cloned(),
+            timestamp: body.get("timestamp").and_then(device_time_ms),
         })
     }
 
@@ -299,7 +168,7 @@ impl StatsEvent {
             "version_name": if self.version_name.is_empty() { "unknown" } else { self.version_name.as_str() },
             "old_version_name": self.old_version_name,
             "platform": self.platform,
-            "plugin_version": self.plugin_version.as_ref().map(Version::to_string),
+            "plugin_version": self.plugin_version,
             "version_build": self.version_build.as_ref().map(Version::to_string),
             "version_os": self.version_os,
             "version_code": self.version_code,
@@ -316,35 +185,20 @@ impl StatsEvent {
 
     /// `download_fail` from old plugins meant "no update": such events are acknowledged, not stored.
     pub fn is_ignored(&self) -> bool {
-        self.action == "download_fail" && !counts_download_fail(self.plugin_version.as_ref())
+        self.action == "download_fail"
+            && !counts_download_fail(&self.platform, self.plugin_version.as_deref())
     }
 }
 
-fn metadata(body: &Map<String, Value>) -> Result<Option<Map<String, Value>>, Refusal> {
-    match body.get("metadata") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => {
-            if map.len() > MAX_METADATA_KEYS {
-                return Err(schema_error("metadata", "must have at most 30 keys"));
-            }
-            for (key, value) in map {
-                if key.chars().count() > MAX_METADATA_KEY_LEN {
-                    return Err(schema_error("metadata", "keys must be at most 64 characters"));
-                }
-                match value {
-                    Value::String(s) if s.chars().count() <= MAX_METADATA_VALUE_LEN => {}
-                    _ => {
-                        return Err(schema_error(
-                            "metadata",
-                            "values must be strings of at most 2048 characters",
-                        ));
-                    }
-                }
-            }
-            Ok(Some(map.clone()))
-        }
-        Some(_) => Err(schema_error("metadata", "must be an object of strings")),
-    }
+/// The device clock in epoch milliseconds. A clock years off, or a value that is no number, is the
+/// device's problem, not a reason to refuse the event: it is kept without a device time.
+fn device_time_ms(value: &Value) -> Option<i64> {
+    let Value::Number(n) = value else {
+        return None;
+    };
+    n.as_i64()
+        .or_else(|| n.as_f64().map(|f| f as i64))
+        .filter(|ms| (PLAUSIBLE_FROM_MS..PLAUSIBLE_UNTIL_MS).contains(ms))
 }
 
 /// A stats body after the checks that apply to it as a whole.
@@ -468,10 +322,32 @@ mod tests {
     }
 
     #[test]
-    fn the_action_list_has_every_protocol_entry() {
-        assert_eq!(PLUGIN_ACTIONS.len() + SERVER_ACTIONS.len(), 91);
-        assert!(is_known_action("webview_page_loaded") && is_known_action("customIdBlocked"));
-        assert!(!is_known_action("made_up"));
+    fn plugin_version_is_a_free_string() {
+        let e = StatsEvent::from_json(&event(
+            json!({"action": "download_fail", "plugin_version": "not-a-version", "version_name": "unknown"}),
+        ))
+        .unwrap();
+        assert_eq!(e.plugin_version.as_deref(), Some("not-a-version"));
+        assert!(e.is_ignored(), "taken as an old plugin's 'no update' download_fail");
+    }
+
+    #[test]
+    fn platform_and_version_name_are_required_strings() {
+        for field in ["platform", "version_name"] {
+            let mut body = event(json!({}));
+            body.as_object_mut().unwrap().remove(field);
+            let refusal = StatsEvent::from_json(&body).unwrap_err();
+            assert_eq!(refusal.code, Code::InvalidJsonBody, "{field}");
+            assert_eq!(refusal.more_info["parseResult"]["field"], field);
+        }
+        let e = StatsEvent::from_json(&event(json!({"version_name": "", "platform": "windows"}))).unwrap();
+        assert_eq!((e.version_name.as_str(), e.platform.as_str()), ("", "windows"));
+    }
+
+    #[test]
+    fn a_device_time_that_is_no_number_is_dropped_not_refused() {
+        assert_eq!(StatsEvent::from_json(&event(json!({"timestamp": "now"}))).unwrap().timestamp, None);
+        assert_eq!(StatsEvent::from_json(&event(json!({}))).unwrap().timestamp, Some(1_764_000_000_000));
     }
 
     #[test]
@@ -495,7 +371,11 @@ mod tests {
             ("metadata", Value::Object((0..31).map(|i| (format!("k{i}"), json!("v"))).collect())),
             ("custom_id", json!("c".repeat(37))),
             ("is_prod", json!("yes")),
-            ("timestamp", json!("now")),
+            ("platform", Value::Null),
+            ("version_name", Value::Null),
+            ("version_name", json!("1.0.1\u{0}")),
+            ("custom_id", json!("a\u{0}")),
+            ("metadata", json!({"k": "v\u{0}"})),
         ] {
             let refusal = StatsEvent::from_json(&event(json!({ field: value }))).unwrap_err();
             assert_eq!(refusal.code, Code::InvalidJsonBody, "{field}");
@@ -532,10 +412,15 @@ mod tests {
 
     #[test]
     fn legacy_download_fail_and_running_bundle_rules() {
-        let v = |s: &str| Version::parse(s).unwrap();
-        assert!(counts_download_fail(Some(&v("7.17.0"))) && counts_download_fail(Some(&v("6.14.25"))));
-        assert!(!counts_download_fail(Some(&v("7.16.9"))) && !counts_download_fail(Some(&v("6.14.24"))));
-        assert!(!counts_download_fail(None));
+        assert!(
+            counts_download_fail("android", Some("7.17.0")) && counts_download_fail("ios", Some("6.14.25"))
+        );
+        assert!(
+            !counts_download_fail("android", Some("7.16.9")) && !counts_download_fail("ios", Some("6.14.24"))
+        );
+        assert!(!counts_download_fail("android", None));
+        assert!(!counts_download_fail("android", Some("not-a-version")), "a free string: an old plugin");
+        assert!(counts_download_fail("electron", Some("0.0.1")), "the Electron updater's own line");
         assert!(reports_running_bundle("set") && reports_running_bundle("app_launch_ready"));
         assert!(!reports_running_bundle("download_complete") && !reports_running_bundle("update_fail"));
         assert_eq!(bundle_name_of("1.0.2:assets/app.js"), "1.0.2");
