@@ -50,6 +50,13 @@ ensure_s3_server() {
     fi
 }
 
+# The install scripts of earlier releases (sql/versions), frozen as they shipped: with them and the
+# upgrade scripts that `cargo pgrx install` copies, a database at any release can be created and
+# upgraded. Run after `cargo pgrx install`.
+install_earlier_releases() {
+    install -m 0644 sql/versions/pg_liveupdate--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+}
+
 # start_cluster DATA_DIR PORT: initialises the cluster if needed and starts it on 127.0.0.1:PORT,
 # with its socket in DATA_DIR's parent. Trust authentication on loopback only.
 start_cluster() {

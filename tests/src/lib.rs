@@ -34,6 +34,17 @@ impl TestDb {
 
     /// [`TestDb::create`] in the cluster reached with `server` (a connection string without dbname).
     pub fn create_in(server: &str, test: &str, public_url: &str) -> TestDb {
+        let mut db = TestDb::create_empty_in(server, test, public_url);
+        db.apply_migrations();
+        db
+    }
+
+    /// A fresh database `e2e_<test>` without the extension, in the cluster `make test` started.
+    pub fn create_empty(test: &str) -> TestDb {
+        TestDb::create_empty_in(&env("LIVEUPDATE_TEST_PG"), test, "http://127.0.0.1:9")
+    }
+
+    fn create_empty_in(server: &str, test: &str, public_url: &str) -> TestDb {
         let name = format!("e2e_{test}");
         let mut admin = Client::connect(&format!("{server} dbname=postgres"), postgres::NoTls).unwrap();
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
@@ -43,9 +54,7 @@ impl TestDb {
             .unwrap();
         let url = format!("{server} dbname={name}");
         let client = Client::connect(&url, postgres::NoTls).unwrap();
-        let mut db = TestDb { name, url, client };
-        db.apply_migrations();
-        db
+        TestDb { name, url, client }
     }
 
     /// The deployment migrations, in order, as an operator applies them (`make migrate`).

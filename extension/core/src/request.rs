@@ -38,7 +38,6 @@ pub const UPDATE_SCHEMA: &[FieldSpec] = &[
     optional("custom_id", Rule::Unchecked),
 ];
 
-
 /// A validated, normalised update check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateRequest {

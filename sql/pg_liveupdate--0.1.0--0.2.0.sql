@@ -1,0 +1,4 @@
+-- pg_liveupdate 0.1.0 → 0.2.0. Run by ALTER EXTENSION pg_liveupdate UPDATE.
+--
+-- Every change to the schema or to the SQL API between the releases has its step here, so that an
+-- upgraded database equals a fresh 0.2.0 install (tests/tests/upgrade.rs compares the two).
