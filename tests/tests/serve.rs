@@ -82,17 +82,17 @@ fn a_second_serve_leaves_the_running_stack_alone() {
 
     let second = serve(&data, pg_port, gateway_port);
     let said = String::from_utf8_lossy(&second.stderr);
+    assert!(answers(pg_port), "the running database was stopped: {said}");
     assert!(!second.status.success());
     assert!(said.contains(&format!("already listens on 127.0.0.1:{gateway_port}")), "{said}");
-    assert!(answers(pg_port), "the running database was stopped");
 
     // The cluster alone (its gateway gone) is still someone else's: left running too.
     drop(gateway);
     let third = serve(&data, pg_port, gateway_port);
     let said = String::from_utf8_lossy(&third.stderr);
+    assert!(answers(pg_port), "the running database was stopped: {said}");
     assert!(!third.status.success());
     assert!(said.contains("is already running"), "{said}");
-    assert!(answers(pg_port), "the running database was stopped");
 }
 
 /// Before anything is installed or created: a taken gateway port stops `make serve` with nothing
