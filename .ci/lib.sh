@@ -91,10 +91,12 @@ start_cluster() {
     if [ ! -f "$data/PG_VERSION" ]; then
         as_postgres "$PG_BIN/initdb" -D "$data" -A trust -U postgres --locale=C.UTF-8 -E UTF8 >/dev/null
     fi
+    # shellcheck disable=SC2034 # read by the scripts that source this file
     CLUSTER_STARTED=0
     if ! as_postgres "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$parent/postgresql.log" -w \
             -o "-p $port -k $parent -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+        # shellcheck disable=SC2034
         CLUSTER_STARTED=1
     fi
 }
@@ -117,5 +119,6 @@ port_in_use() {
     local host=${1#[} port=$2
     host=${host%]}
     case $host in 0.0.0.0 | '') host=127.0.0.1 ;; '::') host=::1 ;; esac
+    # shellcheck disable=SC2016 # expanded by the inner shell
     timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null
 }
