@@ -50,15 +50,43 @@ ensure_s3_server() {
     fi
 }
 
-# The install scripts of earlier releases (sql/versions), frozen as they shipped: with them and the
-# upgrade scripts that `cargo pgrx install` copies, a database at any release can be created and
-# upgraded. Run after `cargo pgrx install`.
-install_earlier_releases() {
-    install -m 0644 sql/versions/pg_liveupdate--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+# install_extension [cargo pgrx package options, e.g. --debug; default: release]: builds the
+# extension's files into a staging directory, adds the install scripts of earlier releases
+# (sql/versions, frozen as they shipped: with them and the upgrade scripts, a database at any
+# release can be created and upgraded), then puts each in place with install_staged_files.
+# Not `cargo pgrx install`: it overwrites the shared object in place, and every backend of a
+# running cluster that had loaded it then answers XX000 "unrecognized function API version".
+install_extension() {
+    local stage
+    stage=$(mktemp -d "${TMPDIR:-/tmp}/liveupdate-extension.XXXXXX")
+    if ! (cd extension && cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$stage" "$@" >/dev/null) \
+        || ! install -m 0644 sql/versions/pg_liveupdate--*.sql "$stage$("$PG_CONFIG" --sharedir)/extension/" \
+        || ! install_staged_files "$stage" /; then
+        rm -rf "$stage"
+        return 1
+    fi
+    rm -rf "$stage"
+}
+
+# install_staged_files STAGE ROOT: each file under STAGE goes to the same path under ROOT, copied
+# next to its destination and renamed over it. A rename gives the path a new inode: whoever has
+# the old file open or mapped (a running backend) keeps it whole, and nobody sees a half-written
+# file.
+install_staged_files() {
+    local stage=$1 root=${2%/} file target dir next
+    while IFS= read -r -d '' file; do
+        target="$root/$file" dir=$(dirname "$root/$file")
+        next="$dir/.$(basename "$file").new.$$"
+        install -d -m 755 "$dir" || return 1
+        cp --preserve=mode "$stage/$file" "$next" || return 1
+        mv -f "$next" "$target" || { rm -f "$next"; return 1; }
+    done < <(cd "$stage" && find . -type f -printf '%P\0')
 }
 
 # start_cluster DATA_DIR PORT: initialises the cluster if needed and starts it on 127.0.0.1:PORT,
-# with its socket in DATA_DIR's parent. Trust authentication on loopback only.
+# with its socket in DATA_DIR's parent. Trust authentication on loopback only. Sets
+# CLUSTER_STARTED=1 when this call started it (0 when it was already running), so a script stops
+# only what it started.
 start_cluster() {
     local data=$1 port=$2 parent
     parent=$(dirname "$data")
@@ -66,12 +94,34 @@ start_cluster() {
     if [ ! -f "$data/PG_VERSION" ]; then
         as_postgres "$PG_BIN/initdb" -D "$data" -A trust -U postgres --locale=C.UTF-8 -E UTF8 >/dev/null
     fi
+    # shellcheck disable=SC2034 # read by the scripts that source this file
+    CLUSTER_STARTED=0
     if ! as_postgres "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$parent/postgresql.log" -w \
             -o "-p $port -k $parent -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+        # shellcheck disable=SC2034
+        CLUSTER_STARTED=1
     fi
 }
 
 stop_cluster() {
     as_postgres "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# cluster_running DATA_DIR: true when DATA_DIR/postmaster.pid names a live postgres process. Needs
+# no PostgreSQL tools, so it can be asked before anything is installed.
+cluster_running() {
+    local pid
+    pid=$(head -n 1 "$1/postmaster.pid" 2>/dev/null) || return 1
+    [[ $pid =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ]
+}
+
+# port_in_use HOST PORT: true when something accepts TCP connections there (a wildcard HOST is
+# asked on loopback).
+port_in_use() {
+    local host=${1#[} port=$2
+    host=${host%]}
+    case $host in 0.0.0.0 | '') host=127.0.0.1 ;; '::') host=::1 ;; esac
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null
 }

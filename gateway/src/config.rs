@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::client_address::ForwardedBy;
 use crate::storage::StorageConfig;
 
 /// Everything the gateway can be told; each field names its environment variable.
@@ -19,6 +20,16 @@ pub struct Config {
     pub db_timeout: Duration,
     /// `LIVEUPDATE_MAX_CONNECTIONS`: concurrent HTTP connections accepted (default 10000).
     pub max_connections: usize,
+    /// `LIVEUPDATE_MAX_CONNECTIONS_PER_ADDRESS`: concurrent HTTP connections accepted from one TCP
+    /// peer address (default 256; behind a reverse proxy, where every connection comes from the
+    /// proxy, the default is `max_connections`).
+    pub max_connections_per_address: usize,
+    /// `LIVEUPDATE_BODY_MEMORY_LIMIT_BYTES`: request-body bytes buffered in memory at once, all
+    /// requests together (default 256 MiB); beyond it requests are answered 503.
+    pub body_memory_limit: usize,
+    /// `LIVEUPDATE_BODY_MEMORY_PER_ADDRESS_BYTES`: the share of it one client address may hold
+    /// (default 32 MiB); beyond it requests are answered 429.
+    pub body_memory_per_address: usize,
     /// `LIVEUPDATE_HEADER_TIMEOUT_MS`: time allowed to send request headers (default 10000).
     pub header_timeout: Duration,
     /// `LIVEUPDATE_BODY_TIMEOUT_MS`: time allowed to send a request body (default 15000).
@@ -34,9 +45,10 @@ pub struct Config {
     /// `LIVEUPDATE_CHANNEL_SELF_ADDRESS_LIMIT`: `/channel_self` requests per minute per client
     /// address and app (default 1000, as the reference backend).
     pub channel_self_address_limit: u32,
-    /// `LIVEUPDATE_CLIENT_ADDRESS_HEADER`: behind a reverse proxy, the header holding the client's
-    /// address (e.g. `x-forwarded-for`; its first entry is used). Unset: the peer address.
-    pub client_address_header: Option<hyper::header::HeaderName>,
+    /// `LIVEUPDATE_CLIENT_ADDRESS_HEADER`: behind reverse proxies, the header they append the
+    /// client's address to (e.g. `x-forwarded-for`), with `LIVEUPDATE_TRUSTED_PROXY_HOPS` (default
+    /// 1) the number of proxies that append to it. Unset: the peer address.
+    pub forwarded_by: Option<ForwardedBy>,
     /// `LIVEUPDATE_AUTH_FAILURE_LIMIT`: failed management-API authentications per minute per
     /// client address before it is answered 429 (default 20).
     pub auth_failure_limit: u32,
@@ -50,6 +62,12 @@ pub struct Config {
     /// `LIVEUPDATE_UPLOAD_TIMEOUT_MS`: time allowed to send an archive (default 600000).
     pub upload_timeout: Duration,
 }
+
+const MIB: u64 = 1024 * 1024;
+
+/// The largest body any endpoint buffers in memory (`/updates/manifest_size`): a body-memory
+/// limit below it would refuse valid requests.
+pub const LARGEST_BUFFERED_BODY: usize = liveupdate_core::manifest_size::MAX_BODY_BYTES;
 
 #[derive(Debug)]
 pub struct ConfigError(pub String);
@@ -83,12 +101,33 @@ impl Config {
             .map_err(|_| ConfigError(format!("LIVEUPDATE_LISTEN must be host:port, got {listen_text:?}")))?;
         let database_url = lookup("LIVEUPDATE_DATABASE_URL")
             .ok_or_else(|| ConfigError("LIVEUPDATE_DATABASE_URL is required".to_owned()))?;
+        let forwarded_by = forwarded_by(&lookup, &number)?;
+        let max_connections = number("LIVEUPDATE_MAX_CONNECTIONS", 10_000)? as usize;
+        // Behind a proxy every connection comes from the proxy: limiting its address would limit
+        // everyone. The proxy is where per-client connection limits belong then.
+        let default_per_address = if forwarded_by.is_some() { max_connections } else { 256 };
+        let max_connections_per_address =
+            number("LIVEUPDATE_MAX_CONNECTIONS_PER_ADDRESS", default_per_address as u64)? as usize;
+        let body_memory_limit = number("LIVEUPDATE_BODY_MEMORY_LIMIT_BYTES", 256 * MIB)?;
+        let body_memory_per_address = number("LIVEUPDATE_BODY_MEMORY_PER_ADDRESS_BYTES", 32 * MIB)?;
+        for (key, value) in [
+            ("LIVEUPDATE_BODY_MEMORY_LIMIT_BYTES", body_memory_limit),
+            ("LIVEUPDATE_BODY_MEMORY_PER_ADDRESS_BYTES", body_memory_per_address),
+        ] {
+            if value < LARGEST_BUFFERED_BODY as u64 {
+                return Err(ConfigError(format!(
+                    "{key} must be at least {LARGEST_BUFFERED_BODY} (the largest request body), got {value}"
+                )));
+            }
+        }
+        let (body_memory_limit, body_memory_per_address) =
+            (body_memory_limit as usize, body_memory_per_address as usize);
         Ok(Config {
             listen,
             database_url,
             db_pool_size: number("LIVEUPDATE_DB_POOL_SIZE", 16)? as usize,
             db_timeout: millis("LIVEUPDATE_DB_TIMEOUT_MS", 5000)?,
-            max_connections: number("LIVEUPDATE_MAX_CONNECTIONS", 10_000)? as usize,
+            max_connections,
             header_timeout: millis("LIVEUPDATE_HEADER_TIMEOUT_MS", 10_000)?,
             body_timeout: millis("LIVEUPDATE_BODY_TIMEOUT_MS", 15_000)?,
             device_flush_interval: millis("LIVEUPDATE_DEVICE_FLUSH_MS", 1000)?,
@@ -105,18 +144,32 @@ impl Config {
             upload_dir: lookup("LIVEUPDATE_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
             max_upload_bytes: number("LIVEUPDATE_MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)?,
             upload_timeout: millis("LIVEUPDATE_UPLOAD_TIMEOUT_MS", 600_000)?,
-            client_address_header: match lookup("LIVEUPDATE_CLIENT_ADDRESS_HEADER") {
-                None => None,
-                Some(name) => {
-                    Some(hyper::header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-                        ConfigError(format!(
-                            "LIVEUPDATE_CLIENT_ADDRESS_HEADER is not a header name: {name:?}"
-                        ))
-                    })?)
-                }
-            },
+            forwarded_by,
+            max_connections_per_address,
+            body_memory_limit,
+            body_memory_per_address,
         })
     }
+}
+
+/// `LIVEUPDATE_CLIENT_ADDRESS_HEADER` and `LIVEUPDATE_TRUSTED_PROXY_HOPS`.
+fn forwarded_by(
+    lookup: &impl Fn(&str) -> Option<String>,
+    number: &impl Fn(&str, u64) -> Result<u64, ConfigError>,
+) -> Result<Option<ForwardedBy>, ConfigError> {
+    let Some(name) = lookup("LIVEUPDATE_CLIENT_ADDRESS_HEADER") else {
+        return match lookup("LIVEUPDATE_TRUSTED_PROXY_HOPS") {
+            None => Ok(None),
+            Some(_) => Err(ConfigError(
+                "LIVEUPDATE_TRUSTED_PROXY_HOPS needs LIVEUPDATE_CLIENT_ADDRESS_HEADER".to_owned(),
+            )),
+        };
+    };
+    let header = hyper::header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+        ConfigError(format!("LIVEUPDATE_CLIENT_ADDRESS_HEADER is not a header name: {name:?}"))
+    })?;
+    let trusted_hops = number("LIVEUPDATE_TRUSTED_PROXY_HOPS", 1)? as usize;
+    Ok(Some(ForwardedBy { header, trusted_hops }))
 }
 
 /// `LIVEUPDATE_STORAGE`: `fs` (default) under `LIVEUPDATE_STORAGE_ROOT` (default
@@ -171,5 +224,43 @@ mod tests {
             _ => None,
         };
         assert!(Config::from_lookup(bad).unwrap_err().0.contains("LIVEUPDATE_DB_POOL_SIZE"));
+    }
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(move |key| {
+            if key == "LIVEUPDATE_DATABASE_URL" {
+                return Some("host=/tmp".to_owned());
+            }
+            pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn forwarding_header_and_trusted_hops() {
+        assert_eq!(with(&[]).unwrap().forwarded_by, None);
+        let one = with(&[("LIVEUPDATE_CLIENT_ADDRESS_HEADER", "X-Forwarded-For")]).unwrap();
+        let one = one.forwarded_by.unwrap();
+        assert_eq!((one.header.as_str(), one.trusted_hops), ("x-forwarded-for", 1));
+        let two = with(&[
+            ("LIVEUPDATE_CLIENT_ADDRESS_HEADER", "x-forwarded-for"),
+            ("LIVEUPDATE_TRUSTED_PROXY_HOPS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(two.forwarded_by.unwrap().trusted_hops, 2);
+        let orphan = with(&[("LIVEUPDATE_TRUSTED_PROXY_HOPS", "2")]).unwrap_err();
+        assert!(orphan.0.contains("LIVEUPDATE_CLIENT_ADDRESS_HEADER"), "{orphan}");
+    }
+
+    #[test]
+    fn connection_and_body_memory_limits() {
+        let direct = with(&[]).unwrap();
+        assert_eq!(direct.max_connections_per_address, 256);
+        assert_eq!((direct.body_memory_limit, direct.body_memory_per_address), (256 << 20, 32 << 20));
+        let proxied = with(&[("LIVEUPDATE_CLIENT_ADDRESS_HEADER", "x-forwarded-for")]).unwrap();
+        assert_eq!(proxied.max_connections_per_address, 10_000, "the proxy is one address");
+        let too_small = with(&[("LIVEUPDATE_BODY_MEMORY_PER_ADDRESS_BYTES", "1000")]).unwrap_err();
+        assert!(too_small.0.contains("at least 4194304"), "{too_small}");
     }
 }

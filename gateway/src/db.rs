@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use serde_json::Value;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -35,6 +35,16 @@ fn is_refusal(code: &str) -> bool {
         || code.starts_with("23")
         || code.starts_with("LU")
         || matches!(code, "28000" | "42501" | "55000" | "P0002")
+}
+
+/// Whether a call that failed with SQLSTATE `code` (`None`: the connection itself failed, or a
+/// value could not be converted) may have left its connection unusable, so that it must be closed
+/// rather than handed to the next request: internal errors (class XX: a backend still running an
+/// extension library replaced under it answers XX000 "unrecognized function API version" to every
+/// call until its connection is closed), system errors (class 58) and a session being shut down
+/// (57P). Closing one needlessly only costs a reconnect.
+fn leaves_connection_broken(code: Option<&str>) -> bool {
+    code.is_none_or(|code| code.starts_with("XX") || code.starts_with("58") || code.starts_with("57P"))
 }
 
 impl std::fmt::Display for DbError {
@@ -132,10 +142,12 @@ impl Database {
     /// is unknown, revoked or expired. Committed on its own, so the use is recorded even when the
     /// request then fails.
     pub async fn authenticate_key(&self, key_sha256: &str) -> Result<(), DbError> {
-        let client = self.pool.get().await?;
-        let statement = client.prepare_cached("SELECT liveupdate.authenticate_key($1)").await?;
-        client.query_one(&statement, &[&key_sha256]).await?;
-        Ok(())
+        self.with_connection(async |client| {
+            let statement = client.prepare_cached("SELECT liveupdate.authenticate_key($1)").await?;
+            client.query_one(&statement, &[&key_sha256]).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Runs management operation `operation` (an `api_*` function) with the caller's key in force.
@@ -150,37 +162,45 @@ impl Database {
 
     /// Of `keys`, the storage objects no bundle refers to.
     pub async fn unreferenced_objects(&self, keys: &[String]) -> Result<Vec<String>, DbError> {
-        let client = self.pool.get().await?;
-        let statement = client.prepare_cached("SELECT liveupdate.unreferenced_objects($1)").await?;
-        Ok(client.query_one(&statement, &[&keys]).await?.try_get(0)?)
+        self.with_connection(async |client| {
+            let statement = client.prepare_cached("SELECT liveupdate.unreferenced_objects($1)").await?;
+            client.query_one(&statement, &[&keys]).await?.try_get(0)
+        })
+        .await
     }
 
     /// Runs one of the extension's text entry points and parses the JSON body it answers.
     async fn answer(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Value, DbError> {
-        let client = self.pool.get().await?;
-        let statement = client.prepare_cached(sql).await?;
-        let row = client.query_one(&statement, params).await?;
-        let answer: String = row.try_get(0)?;
+        let answer: String = self
+            .with_connection(async |client| {
+                let statement = client.prepare_cached(sql).await?;
+                client.query_one(&statement, params).await?.try_get(0)
+            })
+            .await?;
         serde_json::from_str(&answer)
             .map_err(|e| DbError::Failed(format!("the extension answered with invalid JSON: {e}")))
     }
 
     /// Whether a pg_cron job in the database runs `run_periodic`.
     pub async fn periodic_scheduled_by_cron(&self) -> Result<bool, DbError> {
-        let client = self.pool.get().await?;
-        Ok(client.query_one("SELECT liveupdate.periodic_scheduled_by_cron()", &[]).await?.try_get(0)?)
+        self.with_connection(async |client| {
+            client.query_one("SELECT liveupdate.periodic_scheduled_by_cron()", &[]).await?.try_get(0)
+        })
+        .await
     }
 
     /// `liveupdate.run_periodic()`: one transaction, allowed longer than a request (a backlog of
     /// events after downtime takes a while to aggregate).
     pub async fn run_periodic(&self) -> Result<Value, DbError> {
-        let mut client = self.pool.get().await?;
-        let transaction = client.transaction().await?;
-        transaction.batch_execute("SET LOCAL statement_timeout = '15min'").await?;
-        let summary: Value =
-            transaction.query_one("SELECT liveupdate.run_periodic()", &[]).await?.try_get(0)?;
-        transaction.commit().await?;
-        Ok(summary)
+        self.with_connection(async |client| {
+            let transaction = client.transaction().await?;
+            transaction.batch_execute("SET LOCAL statement_timeout = '15min'").await?;
+            let summary: Value =
+                transaction.query_one("SELECT liveupdate.run_periodic()", &[]).await?.try_get(0)?;
+            transaction.commit().await?;
+            Ok(summary)
+        })
+        .await
     }
 
     /// `liveupdate.record_served_bytes`: bytes sent per object key since the last report.
@@ -188,10 +208,12 @@ impl Database {
         &self,
         counts: &std::collections::HashMap<String, u64>,
     ) -> Result<(), DbError> {
-        let client = self.pool.get().await?;
         let counts = serde_json::to_value(counts).map_err(|e| DbError::Failed(e.to_string()))?;
-        client.query_one("SELECT liveupdate.record_served_bytes($1)", &[&counts]).await?;
-        Ok(())
+        self.with_connection(async |client| {
+            client.query_one("SELECT liveupdate.record_served_bytes($1)", &[&counts]).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Claims up to `max` objects queued for deletion, has `delete` remove them from storage (it
@@ -203,34 +225,74 @@ impl Database {
         F: FnOnce(Vec<String>) -> Fut,
         Fut: std::future::Future<Output = Vec<String>>,
     {
-        let mut client = self.pool.get().await?;
-        let transaction = client.transaction().await?;
-        let claimed: Vec<String> = transaction
-            .query_one("SELECT liveupdate.claim_storage_deletions($1)", &[&max])
-            .await?
-            .try_get(0)?;
-        if claimed.is_empty() {
-            return Ok((0, 0));
-        }
-        let count = claimed.len();
-        let deleted = delete(claimed).await;
-        transaction.query_one("SELECT liveupdate.forget_storage_deletions($1)", &[&deleted]).await?;
-        transaction.commit().await?;
-        Ok((count, deleted.len()))
+        self.with_connection(async |client| {
+            let transaction = client.transaction().await?;
+            let claimed: Vec<String> = transaction
+                .query_one("SELECT liveupdate.claim_storage_deletions($1)", &[&max])
+                .await?
+                .try_get(0)?;
+            if claimed.is_empty() {
+                return Ok((0, 0));
+            }
+            let count = claimed.len();
+            let deleted = delete(claimed).await;
+            transaction.query_one("SELECT liveupdate.forget_storage_deletions($1)", &[&deleted]).await?;
+            transaction.commit().await?;
+            Ok((count, deleted.len()))
+        })
+        .await
     }
 
     /// `liveupdate.record_device_checks`: writes a batch of device states, returns rows written.
     pub async fn record_device_checks(&self, checks: &Value) -> Result<i32, DbError> {
-        let client = self.pool.get().await?;
-        let statement = client.prepare_cached("SELECT liveupdate.record_device_checks($1::jsonb)").await?;
-        let row = client.query_one(&statement, &[checks]).await?;
-        Ok(row.try_get::<_, i32>(0)?)
+        self.with_connection(async |client| {
+            let statement =
+                client.prepare_cached("SELECT liveupdate.record_device_checks($1::jsonb)").await?;
+            client.query_one(&statement, &[checks]).await?.try_get::<_, i32>(0)
+        })
+        .await
     }
 
     /// Whether the database answers and has the extension installed.
     pub async fn ping(&self) -> Result<(), DbError> {
-        let client = self.pool.get().await?;
-        client.query_one("SELECT 'liveupdate.resolve_update(jsonb)'::regprocedure", &[]).await?;
-        Ok(())
+        self.with_connection(async |client| {
+            client.query_one("SELECT 'liveupdate.resolve_update(jsonb)'::regprocedure", &[]).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs `work` on a pooled connection. After a failure that may have broken the connection
+    /// (see `leaves_connection_broken`) it is closed instead of going back to the pool, so the
+    /// next request gets a fresh one rather than the same failure.
+    async fn with_connection<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut Object) -> Result<T, tokio_postgres::Error>,
+    ) -> Result<T, DbError> {
+        let mut client = self.pool.get().await?;
+        let result = work(&mut client).await;
+        if let Err(error) = &result
+            && leaves_connection_broken(error.code().map(SqlState::code))
+        {
+            tracing::warn!(%error, "closing a database connection after a failure that may have broken it");
+            drop(Object::take(client));
+        }
+        Ok(result?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_closed_after_failures_that_may_have_broken_them() {
+        for broken in [None, Some("XX000"), Some("XX001"), Some("58030"), Some("57P01"), Some("57P02")] {
+            assert!(leaves_connection_broken(broken), "{broken:?}");
+        }
+        // Refusals, bad input, timeouts and conflicts leave the session as it was.
+        for fine in ["22023", "P0002", "28000", "42501", "23505", "57014", "40001", "53300", "0A000"] {
+            assert!(!leaves_connection_broken(Some(fine)), "{fine}");
+        }
     }
 }

@@ -27,7 +27,7 @@ pub fn is_object_key(key: &str) -> bool {
     key.strip_prefix("zips/").and_then(|name| name.strip_suffix(".zip")).is_some_and(hex64)
 }
 
-/// A range that starts past the end of the object: answered 416.
+/// A range that starts past the end of the object, or asks for its last zero bytes: answered 416.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Unsatisfiable;
 
@@ -46,10 +46,36 @@ pub fn requested_range(
     let range = match (first.parse::<u64>(), last.parse::<u64>()) {
         (Ok(start), Ok(end)) if start <= end => start..end.saturating_add(1).min(size),
         (Ok(start), Err(_)) if last.is_empty() => start..size,
-        (Err(_), Ok(suffix)) if first.is_empty() && suffix > 0 => size.saturating_sub(suffix)..size,
+        // RFC 9110 §14.1.1: a suffix range of length zero selects nothing, so it is unsatisfiable.
+        (Err(_), Ok(0)) if first.is_empty() => return Err(Unsatisfiable),
+        (Err(_), Ok(suffix)) if first.is_empty() => size.saturating_sub(suffix)..size,
         _ => return Ok(None),
     };
     if range.start >= size { Err(Unsatisfiable) } else { Ok(Some(range)) }
+}
+
+/// Whether an `If-None-Match` value matches the entity tag `etag` (with its quotes): `*`, or a
+/// list entry equal to it under the weak comparison RFC 9110 §13.1.2 prescribes for this header,
+/// so `W/"x"` matches `"x"`.
+pub fn none_match_hits(if_none_match: &str, etag: &str) -> bool {
+    let mut rest = if_none_match;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return false;
+        }
+        if let Some(after) = rest.strip_prefix('*') {
+            let after = after.trim_start_matches([' ', '\t']);
+            return after.is_empty() || after.starts_with(','); // anything else is malformed
+        }
+        let tag = rest.strip_prefix("W/").unwrap_or(rest);
+        // An entity tag is a quoted string without inner quotes (it may hold commas).
+        let Some(end) = tag.strip_prefix('"').and_then(|inner| inner.find('"')) else { return false };
+        if tag[..end + 2] == *etag {
+            return true;
+        }
+        rest = &tag[end + 2..];
+    }
 }
 
 pub async fn serve(
@@ -75,9 +101,9 @@ pub async fn serve(
     let content_type = if key.ends_with(".zip") { "application/zip" } else { "application/octet-stream" };
     answer_headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"))
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|tags| none_match_hits(tags, &etag)))
     {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return Ok(response);
@@ -158,5 +184,27 @@ mod tests {
         assert_eq!(requested_range(Some("bytes=0-1,5-6"), 100), Ok(None));
         assert_eq!(requested_range(Some("bytes=9-1"), 100), Ok(None), "invalid: ignored");
         assert_eq!(requested_range(Some("items=0-1"), 100), Ok(None));
+    }
+
+    /// The defect: `bytes=-0` was ignored and the whole object sent with 200.
+    #[test]
+    fn an_empty_suffix_range_is_unsatisfiable() {
+        assert_eq!(requested_range(Some("bytes=-0"), 100), Err(Unsatisfiable));
+        assert_eq!(requested_range(Some("bytes=-0"), 0), Err(Unsatisfiable));
+        assert_eq!(requested_range(Some("bytes=-1"), 100), Ok(Some(99..100)));
+        assert_eq!(requested_range(Some("bytes=-500"), 100), Ok(Some(0..100)), "longer than the object");
+    }
+
+    /// The defect: a weak tag (`W/"x"`) did not match, so revalidating clients got 200.
+    #[test]
+    fn if_none_match_uses_weak_comparison() {
+        let etag = "\"abc\"";
+        for hit in ["\"abc\"", "W/\"abc\"", " W/\"abc\" ", "\"x\", W/\"abc\"", "\"x,y\",\"abc\"", "*", " * "]
+        {
+            assert!(none_match_hits(hit, etag), "{hit}");
+        }
+        for miss in ["\"abcd\"", "W/\"ab\"", "abc", "w/\"abc\"", "\"x\", \"y\"", "", "*x", "\"abc"] {
+            assert!(!none_match_hits(miss, etag), "{miss}");
+        }
     }
 }

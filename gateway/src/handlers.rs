@@ -4,8 +4,7 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use liveupdate_core::answer::{Code, Refusal};
@@ -15,14 +14,19 @@ use liveupdate_core::request::{MAX_BODY_BYTES, UpdateRequest};
 use liveupdate_core::stats::{self, ParsedStats};
 use serde_json::{Value, json};
 
+use crate::body_budget::Reservation;
 use crate::db::DbError;
 use crate::response::{self, ApiError, Body};
 use crate::state::State;
 
 /// `POST /updates`. Bad requests are answered from the core crate's validation before any
 /// database work; a valid one costs exactly one database round trip.
-pub async fn update_check(state: &State, request: Request<Incoming>) -> Result<Response<Body>, ApiError> {
-    let body = match read_body(state, request, MAX_BODY_BYTES).await? {
+pub async fn update_check(
+    state: &State,
+    request: Request<Incoming>,
+    client: IpAddr,
+) -> Result<Response<Body>, ApiError> {
+    let body = match read_body(state, request, MAX_BODY_BYTES, client).await? {
         Ok(bytes) => bytes,
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
     };
@@ -43,8 +47,12 @@ pub async fn update_check(state: &State, request: Request<Incoming>) -> Result<R
 }
 
 /// `POST /updates/manifest_size`: validated here, sized by one extension call.
-pub async fn manifest_size(state: &State, request: Request<Incoming>) -> Result<Response<Body>, ApiError> {
-    let body = match read_body(state, request, manifest_size::MAX_BODY_BYTES).await? {
+pub async fn manifest_size(
+    state: &State,
+    request: Request<Incoming>,
+    client: IpAddr,
+) -> Result<Response<Body>, ApiError> {
+    let body = match read_body(state, request, manifest_size::MAX_BODY_BYTES, client).await? {
         Ok(bytes) => bytes,
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
     };
@@ -68,8 +76,12 @@ pub async fn manifest_size(state: &State, request: Request<Incoming>) -> Result<
 
 /// `POST /stats`: whole-body problems are answered here; a batch is stored by one extension call
 /// and acknowledged only once committed. Database failures are 503s, which the plugin retries.
-pub async fn record_stats(state: &State, request: Request<Incoming>) -> Result<Response<Body>, ApiError> {
-    let body = match read_body(state, request, stats::MAX_STATS_BODY_BYTES).await? {
+pub async fn record_stats(
+    state: &State,
+    request: Request<Incoming>,
+    client: IpAddr,
+) -> Result<Response<Body>, ApiError> {
+    let body = match read_body(state, request, stats::MAX_STATS_BODY_BYTES, client).await? {
         Ok(bytes) => bytes,
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
     };
@@ -88,19 +100,18 @@ pub async fn record_stats(state: &State, request: Request<Incoming>) -> Result<R
 
 /// `/channel_self`: the request comes from the body (POST, PUT), the query string (GET), or both
 /// (DELETE: current servers read the query, legacy plugins send a body). Limits of protocol.md
-/// §6.5 are applied before the database is asked.
+/// §6.5 are applied before the database is asked; `client` is the address they count.
 pub async fn channel_self(
     state: &State,
     request: Request<Incoming>,
     operation: Operation,
-    peer: IpAddr,
+    client: IpAddr,
 ) -> Result<Response<Body>, ApiError> {
-    let client = client_address(state, &request, peer);
     let query = match channel::query_to_json(request.uri().query().unwrap_or("")) {
         Ok(query) => query,
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
     };
-    let body = match read_body(state, request, MAX_BODY_BYTES).await? {
+    let body = match read_body(state, request, MAX_BODY_BYTES, client).await? {
         Ok(bytes) => bytes,
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
     };
@@ -136,19 +147,6 @@ pub async fn channel_self(
         .await
         .map_err(|error| database_error(state, "channel_self", error))?;
     Ok(response::extension_answer(&answer))
-}
-
-/// The client's address: the peer, or behind a proxy the first entry of the configured header.
-pub(crate) fn client_address(state: &State, request: &Request<Incoming>, peer: IpAddr) -> IpAddr {
-    state
-        .config
-        .client_address_header
-        .as_ref()
-        .and_then(|header| request.headers().get(header))
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
-        .and_then(|first| first.trim().parse().ok())
-        .unwrap_or(peer)
 }
 
 /// The three limits of protocol.md §6.5; the first exceeded one answers. A list request without a
@@ -193,13 +191,30 @@ pub(crate) fn database_error(state: &State, operation: &'static str, error: DbEr
     }
 }
 
-/// Reads the whole body within the size and time limits. The outer error is a transport failure;
+/// A request body held in memory, counted against the body-memory budget until dropped.
+pub(crate) struct BufferedBody<'a> {
+    bytes: Vec<u8>,
+    _reservation: Reservation<'a>,
+}
+
+impl std::ops::Deref for BufferedBody<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Reads the whole body within the size and time limits, and within the body-memory budget:
+/// every byte of the buffer is reserved before it is allocated (the declared length up front).
+/// The outer error is a transport failure or an exhausted budget (503, or 429 for one address);
 /// the inner one a protocol answer (413).
 pub(crate) async fn read_body(
     state: &State,
     request: Request<Incoming>,
     max_bytes: usize,
-) -> Result<Result<Bytes, Refusal>, ApiError> {
+    client: IpAddr,
+) -> Result<Result<BufferedBody<'_>, Refusal>, ApiError> {
     let too_large = || Refusal::new(Code::PayloadTooLarge).with_more_info("maxBytes", max_bytes as u64);
     let declared = request
         .headers()
@@ -209,15 +224,39 @@ pub(crate) async fn read_body(
     if declared.is_some_and(|len| len > max_bytes as u64) {
         return Ok(Err(too_large()));
     }
-    let limited = Limited::new(request.into_body(), max_bytes);
-    match tokio::time::timeout(state.config.body_timeout, limited.collect()).await {
-        Err(_) => Err(ApiError::request_timeout()),
-        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Ok(Err(too_large())),
-        Ok(Err(_)) => {
-            Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", "The request body could not be read"))
+    let declared = declared.unwrap_or(0) as usize;
+    let mut reservation = state.body_budget.reserve(client, declared)?;
+    let mut buffer = Vec::with_capacity(declared);
+    let mut body = request.into_body();
+    let deadline = tokio::time::Instant::now() + state.config.body_timeout;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(ApiError::request_timeout()),
+            Ok(None) => break,
+            Ok(Some(Err(_))) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    "The request body could not be read",
+                ));
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else { continue }; // trailers
+        let needed = buffer.len() + data.len();
+        if needed > max_bytes {
+            return Ok(Err(too_large()));
         }
-        Ok(Ok(collected)) => Ok(Ok(collected.to_bytes())),
+        if needed > buffer.capacity() {
+            // Without a declared length: grow geometrically up to the limit, reserving each new
+            // capacity before allocating it.
+            let capacity = needed.max(buffer.capacity() * 2).min(max_bytes);
+            reservation.grow_to(capacity)?;
+            buffer.reserve_exact(capacity - buffer.len());
+        }
+        buffer.extend_from_slice(&data);
     }
+    Ok(Ok(BufferedBody { bytes: buffer, _reservation: reservation }))
 }
 
 /// `GET /updates` and `GET /health`.
@@ -242,6 +281,10 @@ pub fn metrics(state: &State) -> Response<Body> {
     text.push_str(&format!(
         "# TYPE liveupdate_device_checks_pending gauge\nliveupdate_device_checks_pending {}\n",
         state.device_log.len()
+    ));
+    text.push_str(&format!(
+        "# TYPE liveupdate_body_memory_bytes gauge\nliveupdate_body_memory_bytes {}\n",
+        state.body_budget.in_use()
     ));
     let mut response = Response::new(response::full(text));
     response.headers_mut().insert(

@@ -2,7 +2,10 @@
 //! decision to the `pg_liveupdate` extension. It parses, authenticates transport, streams bytes and
 //! maps errors; it never re-implements a rule.
 
+pub mod body_budget;
+pub mod client_address;
 pub mod config;
+pub mod connection_limit;
 pub mod db;
 pub mod device_log;
 pub mod files;

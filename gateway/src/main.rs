@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use liveupdate_gateway::body_budget::BodyBudget;
 use liveupdate_gateway::config::Config;
 use liveupdate_gateway::db::Database;
 use liveupdate_gateway::device_log::{self, DeviceLog};
@@ -67,6 +68,7 @@ async fn run(config: Config) -> Result<(), String> {
         flusher_stopped_for_maintenance,
     ));
     tracing::info!(listen = %config.listen, pool = config.db_pool_size, "liveupdate gateway listening");
+    let body_budget = BodyBudget::new(config.body_memory_limit, config.body_memory_per_address);
     let state = Arc::new(State {
         config,
         db,
@@ -75,6 +77,7 @@ async fn run(config: Config) -> Result<(), String> {
         metrics,
         rate_limiter: Default::default(),
         served,
+        body_budget,
     });
     server::serve(listener, state, shutdown_signal()).await;
     let _ = stop_background.send(true);

@@ -262,8 +262,8 @@ fn refusal(state: &State, error_from_db: DbError) -> Response<Body> {
     }
 }
 
-/// Serves one request under `/v1/`.
-pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> Response<Body> {
+/// Serves one request under `/v1/` from `client` (whose failed authentications are limited).
+pub async fn handle(state: &State, request: Request<Incoming>, client: IpAddr) -> Response<Body> {
     let call = match route(request.method(), request.uri().path()) {
         Route::Call(call) => call,
         Route::OpenApi => {
@@ -289,7 +289,6 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
         }
     };
 
-    let client = handlers::client_address(state, &request, peer);
     let failure_key = format!("auth|{client}");
     let limit =
         RateLimit { max: state.config.auth_failure_limit, window_seconds: AUTH_FAILURE_WINDOW_SECONDS };
@@ -320,7 +319,7 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
     if call.operation == UPLOAD_OPERATION {
         return upload_archive(state, request, &key_hash, &call).await;
     }
-    let input = match request_input(state, request, &call).await {
+    let input = match request_input(state, request, &call, client).await {
         Ok(input) => input,
         Err(answer) => return answer,
     };
@@ -360,6 +359,7 @@ async fn request_input(
     state: &State,
     request: Request<Incoming>,
     call: &Call,
+    client: IpAddr,
 ) -> Result<Value, Response<Body>> {
     let invalid = |message: &str| error(StatusCode::BAD_REQUEST, "invalid_request", message);
     let from_query = matches!(*request.method(), Method::GET | Method::DELETE);
@@ -367,7 +367,7 @@ async fn request_input(
         channel::query_to_json(request.uri().query().unwrap_or(""))
             .map_err(|_| invalid("The query string has invalid percent-encoding"))?
     } else {
-        let body = match handlers::read_body(state, request, MAX_BODY_BYTES).await {
+        let body = match handlers::read_body(state, request, MAX_BODY_BYTES, client).await {
             Ok(Ok(body)) => body,
             Ok(Err(_too_large)) => {
                 return Err(error(

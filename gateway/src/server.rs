@@ -15,21 +15,25 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::client_address::client_address;
+use crate::connection_limit::ConnectionsPerAddress;
 use crate::response::{ApiError, Body};
 use crate::router::Endpoint;
 use crate::state::State;
 use crate::{files, handlers, management};
 
-/// Routes one request and records its outcome.
+/// Routes one request from TCP peer `peer` and records its outcome.
 pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> Response<Body> {
     let started = Instant::now();
     let endpoint = Endpoint::parse(request.method(), request.uri().path());
+    // The address per-address limits count (the forwarded client's behind trusted proxies).
+    let client = client_address(state.config.forwarded_by.as_ref(), request.headers(), peer);
     let result = match endpoint {
-        Endpoint::UpdateCheck => handlers::update_check(state, request).await,
-        Endpoint::ManifestSize => handlers::manifest_size(state, request).await,
-        Endpoint::Stats => handlers::record_stats(state, request).await,
-        Endpoint::ChannelSelf(operation) => handlers::channel_self(state, request, operation, peer).await,
-        Endpoint::Management => Ok(management::handle(state, request, peer).await),
+        Endpoint::UpdateCheck => handlers::update_check(state, request, client).await,
+        Endpoint::ManifestSize => handlers::manifest_size(state, request, client).await,
+        Endpoint::Stats => handlers::record_stats(state, request, client).await,
+        Endpoint::ChannelSelf(operation) => handlers::channel_self(state, request, operation, client).await,
+        Endpoint::Management => Ok(management::handle(state, request, client).await),
         Endpoint::File => {
             let key = request.uri().path().trim_start_matches("/files/");
             files::serve(state, request.method(), key, request.headers()).await
@@ -56,6 +60,7 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
 pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(state.config.max_connections));
+    let per_address = ConnectionsPerAddress::new(state.config.max_connections_per_address);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -69,6 +74,11 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Futu
                 }
             },
             () = &mut shutdown => break,
+        };
+        // Dropping the stream closes the connection at once, before anything is read from it.
+        let Some(open_from_peer) = per_address.open(peer.ip()) else {
+            tracing::debug!(%peer, "per-address connection limit reached; closing new connection");
+            continue;
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "connection limit reached; closing new connection");
@@ -91,6 +101,7 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Futu
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
             drop(permit);
+            drop(open_from_peer);
         });
     }
     drop(listener);

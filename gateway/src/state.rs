@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::body_budget::BodyBudget;
 use crate::config::Config;
 use crate::db::Database;
 use crate::device_log::DeviceLog;
@@ -18,4 +19,5 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     pub rate_limiter: RateLimiter,
     pub served: Arc<ServedBytes>,
+    pub body_budget: BodyBudget,
 }

@@ -276,6 +276,18 @@ impl Gateway {
         Gateway { child: Some(child), addr, storage_root, upload_dir }
     }
 
+    /// The gateway's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("the gateway is running")
+    }
+
+    /// The gateway's resident memory, in KiB (`VmRSS` of /proc/<pid>/status).
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status.lines().find(|line| line.starts_with("VmRSS:")).expect("VmRSS in /proc status");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
