@@ -261,6 +261,6 @@ mod tests {
         let proxied = with(&[("LIVEUPDATE_CLIENT_ADDRESS_HEADER", "x-forwarded-for")]).unwrap();
         assert_eq!(proxied.max_connections_per_address, 10_000, "the proxy is one address");
         let too_small = with(&[("LIVEUPDATE_BODY_MEMORY_PER_ADDRESS_BYTES", "1000")]).unwrap_err();
-        assert!(too_small.0.contains("at least 4194304"), "{too_small}");
+        assert!(too_small.0.contains(&format!("at least {LARGEST_BUFFERED_BODY}")), "{too_small}");
     }
 }
