@@ -1,5 +1,5 @@
 # The two commands of the README, plus the benchmark. Each works on a fresh Debian 12 machine as root.
-.PHONY: serve test bench bench-bundles bench-stats migrate
+.PHONY: serve test bench bench-bundles bench-stats migrate package test-packages
 
 serve:  ## install what is missing, build, start PostgreSQL + the gateway on 127.0.0.1:8080
 	bash .ci/serve
@@ -18,3 +18,9 @@ bench-stats:  ## statistics aggregation rate, freshness and query latency (see .
 
 migrate:  ## apply migrations/ to DATABASE_URL (see .ci/migrate)
 	bash .ci/migrate
+
+package:  ## Debian packages in target/packages: postgresql-<N>-liveupdate, liveupdate (see .ci/package)
+	bash .ci/package
+
+test-packages:  ## install the packages into fresh Debian roots and check they work (see .ci/test-packages)
+	bash .ci/test-packages

@@ -50,6 +50,16 @@ ensure_s3_server() {
     fi
 }
 
+# pg_config_for MAJOR: the pg_config of PostgreSQL MAJOR's build environment on this machine.
+pg_config_for() {
+    if [ "$1" = "$PG_MAJOR" ]; then
+        echo "$PG_CONFIG"
+        return
+    fi
+    echo "no build environment for PostgreSQL $1 on this machine" >&2
+    return 1
+}
+
 # install_extension [cargo pgrx package options, e.g. --debug; default: release]: builds the
 # extension's files into a staging directory, adds the install scripts of earlier releases
 # (sql/versions, frozen as they shipped: with them and the upgrade scripts, a database at any
@@ -124,4 +134,30 @@ port_in_use() {
     case $host in 0.0.0.0 | '') host=127.0.0.1 ;; '::') host=::1 ;; esac
     # shellcheck disable=SC2016 # expanded by the inner shell
     timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null
+}
+
+# The Debian archive the host's apt already uses (deb822 `URIs:` or one-line `deb` entries).
+debian_mirror() {
+    local uri
+    uri=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+        grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n 1 | tr -d ' ') || true
+    [ -n "$uri" ] || { echo "no Debian archive found in the host's apt sources" >&2; return 1; }
+    echo "$uri"
+}
+
+# enter_root ROOT CMD...: CMD as root in the Debian root filesystem ROOT, with /proc and /dev, and
+# the host directories named in SHARED bind-mounted at their own paths. The mounts live in a mount
+# namespace of this command alone: nothing stays mounted on the host, and deleting a root never
+# reaches into them.
+enter_root() {
+    unshare --mount --propagation private -- bash -euo pipefail -c '
+        root=$1; shift
+        mount -t proc proc "$root/proc"
+        mount --rbind /dev "$root/dev"
+        for dir in ${SHARED:-}; do
+            mkdir -p "$root$dir"
+            mount --bind "$dir" "$root$dir"
+        done
+        exec chroot "$root" "$@"
+    ' enter_root "$@"
 }
