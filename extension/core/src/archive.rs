@@ -1,7 +1,8 @@
 //! What a bundle archive may contain, decided the way the plugin unpacks it (protocol.md §4.1):
 //! `index.html` at the root or inside one top-level folder (which is flattened); entries with
 //! absolute paths, `..` or backslashes are refused; `__MACOSX` and dotfiles are ignored. Also the
-//! bounds that keep a zip bomb from exhausting the server.
+//! bounds that keep a zip bomb from exhausting the server. The zip's own structure is checked in
+//! `zip_headers`.
 
 use std::collections::HashSet;
 
@@ -61,6 +62,12 @@ pub enum ArchiveError {
     SuspiciousRatio(String),
     /// An entry inflated to more than it declared, or failed to inflate.
     CorruptEntry(String),
+    /// An entry's local header says otherwise than its central directory entry
+    /// (`zip_headers`): `field` is what differs.
+    HeaderMismatch {
+        name: String,
+        field: &'static str,
+    },
 }
 
 impl ArchiveError {
@@ -75,6 +82,7 @@ impl ArchiveError {
             | ArchiveError::TooLarge(_)
             | ArchiveError::SuspiciousRatio(_) => "archive_too_large",
             ArchiveError::CorruptEntry(_) => "invalid_archive",
+            ArchiveError::HeaderMismatch { .. } => "header_mismatch",
         }
     }
 
@@ -94,6 +102,9 @@ impl ArchiveError {
             ArchiveError::SuspiciousRatio(name) => format!("entry {name:?} compresses implausibly well"),
             ArchiveError::CorruptEntry(name) => {
                 format!("entry {name:?} does not inflate to its declared size")
+            }
+            ArchiveError::HeaderMismatch { name, field } => {
+                format!("entry {name:?}: its local header and the central directory differ in {field}")
             }
         }
     }

@@ -20,3 +20,4 @@ pub mod signing;
 pub mod stats;
 pub mod url;
 pub mod version;
+pub mod zip_headers;
