@@ -181,21 +181,24 @@ impl Storage {
                 Operator::new(builder)?.finish()
             }
         };
-        // Innermost first: every attempt holds a concurrency permit and has a deadline; failed
-        // attempts are retried; one log line per operation, whatever the retries.
-        let operator = operator
-            .layer(ConcurrentLimitLayer::new(64))
-            .layer(
-                TimeoutLayer::new()
-                    .with_timeout(Duration::from_secs(30))
-                    .with_io_timeout(Duration::from_secs(30)),
-            )
-            .layer(RetryLayer::new().with_max_times(3).with_jitter())
-            .layer(LoggingLayer::new(StorageLog));
         let local_root = match config {
             StorageConfig::Filesystem { root } => Some(root.clone()),
             StorageConfig::S3 { .. } => None,
         };
+        // Innermost first: every attempt holds a concurrency permit and has a deadline; failed
+        // attempts are retried; one log line per operation, whatever the retries.
+        let operator = operator.layer(ConcurrentLimitLayer::new(64)).layer(
+            TimeoutLayer::new()
+                .with_timeout(Duration::from_secs(30))
+                .with_io_timeout(Duration::from_secs(30)),
+        );
+        // Retries are for the network. A local filesystem's errors (a full disk, an I/O error) do
+        // not clear within seconds, and a write retried after part of it landed repeats bytes.
+        let operator = match local_root {
+            Some(_) => operator,
+            None => operator.layer(RetryLayer::new().with_max_times(3).with_jitter()),
+        };
+        let operator = operator.layer(LoggingLayer::new(StorageLog));
         Ok(Storage { operator, local_root })
     }
 
