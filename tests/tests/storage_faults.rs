@@ -156,14 +156,14 @@ fn a_gateway_killed_while_storing_an_upload_leaves_no_partial_object() {
     );
     assert_eq!(s.bundles(), 0);
 
-    // Restarted, the gateway has removed the dead upload's scratch directory...
+    // Restarted, the gateway stores the same content uploaded again whole...
     s.gw.restart();
-    assert_eq!(s.gw.upload_scratch(), Vec::<PathBuf>::new(), "the killed upload's scratch is removed");
-    // ...and the same content uploaded again is served whole.
     let created = s.upload("1.0.1", &archive);
     assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
     assert_eq!(created.json()["checksum"], checksum.as_str());
     assert_served_whole(&s, &archive, &checksum);
+    // ...and has removed the killed upload's scratch directory at start.
+    assert_eq!(s.gw.upload_scratch(), Vec::<PathBuf>::new(), "the killed upload's scratch is removed");
 
     // What the killed write left (fresh, so possibly another gateway's write in progress) goes
     // once it has been idle for an hour: age it, and the periodic work removes it.
