@@ -63,19 +63,24 @@ impl Drop for Scratch {
     }
 }
 
-/// Removes the scratch directories whose gateway is gone: those this process can lock.
+/// Removes the scratch directories whose gateway is gone: those this process can lock. One it
+/// cannot remove (another user's, in a shared temporary directory) is left, with a warning.
 fn remove_abandoned(upload_dir: &Path) -> std::io::Result<usize> {
     let mut removed = 0;
-    for entry in std::fs::read_dir(upload_dir)? {
-        let entry = entry?;
-        if !entry.file_name().to_string_lossy().starts_with(PREFIX) || !entry.file_type()?.is_dir() {
+    for entry in std::fs::read_dir(upload_dir)?.flatten() {
+        let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if !is_dir || !entry.file_name().to_string_lossy().starts_with(PREFIX) {
             continue;
         }
         let Ok(dir) = File::open(entry.path()) else { continue };
         // Held while removing, so its owner cannot be alive; busy: a running gateway's.
         if dir.try_lock().is_ok() {
-            std::fs::remove_dir_all(entry.path())?;
-            removed += 1;
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(error) => {
+                    tracing::warn!(%error, path = %entry.path().display(), "cannot remove abandoned scratch")
+                }
+            }
         }
     }
     Ok(removed)
