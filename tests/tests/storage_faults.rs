@@ -229,8 +229,10 @@ fn a_full_disk_refuses_the_upload_and_keeps_nothing_of_it() {
     assert_eq!(files_under(&storage), HashMap::new(), "the failed upload's objects are removed");
     assert_eq!(s.bundles(), 0);
 
-    // Scratch full: the body alone is more than the 40 MiB scratch disk holds.
-    let answer = s.upload("1.0.1", &noisy_bundle(48 * 1024 * 1024, 3));
+    // Scratch full: the archive (16 MiB), its file unpacked and that file's brotli attempt are
+    // more than the 40 MiB scratch disk holds. (The body itself fits: an answer sent before the
+    // whole body is read may be lost to the connection's reset.)
+    let answer = s.upload("1.0.1", &noisy_bundle(16 * 1024 * 1024, 3));
     assert_eq!((answer.status, answer.json()["error"].as_str()), (507, Some("insufficient_storage")));
     assert_eq!(s.gw.upload_scratch(), Vec::<PathBuf>::new(), "the failed upload's scratch is removed");
     assert!(files_under(&scratch).values().all(|size| *size == 0), "{:?}", files_under(&scratch));
