@@ -5,8 +5,10 @@
 //! central entry, and refuses entries named twice (one reader keeps the first, another the last).
 //!
 //! Only the fields that change what an entry unpacks to are compared: the name, the compression
-//! method, the flags for encryption, data descriptors and (for non-ASCII names) UTF-8 names, and,
-//! unless a data descriptor follows the data, the CRC-32 and both sizes.
+//! method, the flags for encryption, data descriptors and (for non-ASCII names) UTF-8 names, the
+//! CRC-32 and both sizes (in the data descriptor after the data, when there is one). And the
+//! entries must follow each other with nothing between them, from the start of the zip to the
+//! central directory: a streaming unzipper would read unlisted bytes there as entries of their own.
 
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom};
@@ -15,6 +17,7 @@ use crate::archive::ArchiveError;
 
 const CENTRAL_SIGNATURE: u32 = 0x0201_4b50;
 const LOCAL_SIGNATURE: u32 = 0x0403_4b50;
+const DESCRIPTOR_SIGNATURE: u32 = 0x0807_4b50;
 const CENTRAL_FIXED_LEN: usize = 46;
 const LOCAL_FIXED_LEN: usize = 30;
 /// A 32-bit size or offset of this value is in the ZIP64 extra field instead.
@@ -61,8 +64,23 @@ pub fn checked_entries<R: Read + Seek>(
             return Err(ArchiveError::DuplicatePath(entry.display_name()));
         }
     }
+    let mut extents = Vec::with_capacity(entries.len());
     for entry in &entries {
-        check_local_header(reader, entry)?;
+        extents.push((entry.header_offset, check_local_header(reader, entry)?, entry));
+    }
+    extents.sort_by_key(|(start, _, _)| *start);
+    let mut expected_start = archive_offset;
+    for (start, end, entry) in extents {
+        if start != expected_start {
+            return Err(ArchiveError::NotAZip(format!(
+                "entry {:?} does not start where the one before it ends",
+                entry.display_name()
+            )));
+        }
+        expected_start = end;
+    }
+    if expected_start != directory_start {
+        return Err(ArchiveError::NotAZip("unlisted bytes before the central directory".into()));
     }
     Ok(entries)
 }
@@ -149,6 +167,10 @@ impl Zip64Values {
         Zip64Values { values, next: 0 }
     }
 
+    fn present(&self) -> bool {
+        !self.values.is_empty()
+    }
+
     fn resolve(&mut self, value: u32) -> Result<u64, ArchiveError> {
         if value != ZIP64_MARK {
             return Ok(u64::from(value));
@@ -159,8 +181,9 @@ impl Zip64Values {
     }
 }
 
-/// The local header of `entry` says what its central entry says.
-fn check_local_header<R: Read + Seek>(reader: &mut R, entry: &CentralEntry) -> Result<(), ArchiveError> {
+/// The local header of `entry` (and its data descriptor) says what its central entry says.
+/// Answers where the entry ends: after its data and data descriptor.
+fn check_local_header<R: Read + Seek>(reader: &mut R, entry: &CentralEntry) -> Result<u64, ArchiveError> {
     let missing = || ArchiveError::NotAZip(format!("entry {:?} has no local header", entry.display_name()));
     let mut fixed = [0u8; LOCAL_FIXED_LEN];
     reader.seek(SeekFrom::Start(entry.header_offset)).map_err(|_| missing())?;
@@ -202,7 +225,42 @@ fn check_local_header<R: Read + Seek>(reader: &mut R, entry: &CentralEntry) -> R
     if !agrees(size, entry.size) || !agrees(compressed_size, entry.compressed_size) {
         return Err(differs("size"));
     }
-    Ok(())
+    let header_length = (LOCAL_FIXED_LEN + name.len() + extra.len()) as u64;
+    let data_end = entry
+        .header_offset
+        .checked_add(header_length)
+        .and_then(|start| start.checked_add(entry.compressed_size))
+        .ok_or_else(|| ArchiveError::NotAZip("an entry ends past any file".into()))?;
+    if !deferred {
+        return Ok(data_end);
+    }
+    Ok(data_end + check_descriptor(reader, data_end, entry, zip64.present())?)
+}
+
+/// The data descriptor at `at` (optional signature, CRC-32, both sizes, 64-bit with ZIP64) says
+/// what the central entry says. Answers its length.
+fn check_descriptor<R: Read + Seek>(
+    reader: &mut R,
+    at: u64,
+    entry: &CentralEntry,
+    zip64: bool,
+) -> Result<u64, ArchiveError> {
+    let sizes_length = if zip64 { 16 } else { 8 };
+    let mut bytes = [0u8; 4 + 4 + 16];
+    reader.seek(SeekFrom::Start(at)).map_err(|_| truncated("data descriptor"))?;
+    reader.read_exact(&mut bytes[..8 + sizes_length]).map_err(|_| truncated("data descriptor"))?;
+    let signed = u32_at(&bytes, 0) == DESCRIPTOR_SIGNATURE;
+    let body = if signed { &bytes[4..] } else { &bytes[..] };
+    let (compressed_size, size) = if zip64 {
+        let u64_at = |at: usize| u64::from(u32_at(body, at)) | (u64::from(u32_at(body, at + 4)) << 32);
+        (u64_at(4), u64_at(12))
+    } else {
+        (u64::from(u32_at(body, 4)), u64::from(u32_at(body, 8)))
+    };
+    if u32_at(body, 0) != entry.crc32 || compressed_size != entry.compressed_size || size != entry.size {
+        return Err(ArchiveError::HeaderMismatch { name: entry.display_name(), field: "data descriptor" });
+    }
+    Ok(if signed { 4 } else { 0 } + 4 + sizes_length as u64)
 }
 
 #[cfg(test)]
@@ -222,6 +280,10 @@ mod tests {
         local_flags: u16,
         local_method: u16,
         local_size: Option<u32>,
+        /// A data descriptor after the data (with the local sizes zero): its CRC-32 and sizes.
+        descriptor: Option<(u32, u32)>,
+        /// Bytes the central directory does not list, before the local header.
+        unlisted_before: Vec<u8>,
     }
 
     fn entry(name: &'static str, data: &'static [u8]) -> Entry {
@@ -233,30 +295,56 @@ mod tests {
             local_flags: 0,
             local_method: 0,
             local_size: None,
+            descriptor: None,
+            unlisted_before: Vec::new(),
         }
     }
 
+    /// `entry` with a data descriptor, as streaming zip writers make them.
+    fn streamed(name: &'static str, data: &'static [u8]) -> Entry {
+        let size = data.len() as u32;
+        Entry {
+            flags: 8,
+            local_flags: 8,
+            local_size: Some(0),
+            descriptor: Some((crc(size), size)),
+            ..entry(name, data)
+        }
+    }
+
+    /// A stand-in CRC-32: these checks compare headers, they do not inflate.
+    fn crc(size: u32) -> u32 {
+        size.wrapping_mul(2_654_435_761)
+    }
+
     /// A stored (uncompressed) zip written by hand, byte by byte, as the format describes.
-    /// The CRC-32 is a stand-in: these checks compare headers, they do not inflate.
     fn zip(entries: &[Entry]) -> (Vec<u8>, u64) {
         let mut out = Vec::new();
         let mut central = Vec::new();
         for e in entries {
+            out.extend_from_slice(&e.unlisted_before);
             let offset = out.len() as u32;
             let size = e.data.len() as u32;
-            let crc = size.wrapping_mul(2_654_435_761);
+            let crc = crc(size);
             out.extend_from_slice(&LOCAL_SIGNATURE.to_le_bytes());
             out.extend_from_slice(&20u16.to_le_bytes());
             out.extend_from_slice(&e.local_flags.to_le_bytes());
             out.extend_from_slice(&e.local_method.to_le_bytes());
             out.extend_from_slice(&[0; 4]); // time, date
-            out.extend_from_slice(&crc.to_le_bytes());
+            let local_crc = if e.descriptor.is_some() { 0 } else { crc };
+            out.extend_from_slice(&local_crc.to_le_bytes());
             out.extend_from_slice(&e.local_size.unwrap_or(size).to_le_bytes());
             out.extend_from_slice(&e.local_size.unwrap_or(size).to_le_bytes());
             out.extend_from_slice(&(e.local_name.len() as u16).to_le_bytes());
             out.extend_from_slice(&0u16.to_le_bytes());
             out.extend_from_slice(e.local_name.as_bytes());
             out.extend_from_slice(e.data);
+            if let Some((descriptor_crc, descriptor_size)) = e.descriptor {
+                out.extend_from_slice(&DESCRIPTOR_SIGNATURE.to_le_bytes());
+                out.extend_from_slice(&descriptor_crc.to_le_bytes());
+                out.extend_from_slice(&descriptor_size.to_le_bytes());
+                out.extend_from_slice(&descriptor_size.to_le_bytes());
+            }
 
             central.extend_from_slice(&CENTRAL_SIGNATURE.to_le_bytes());
             central.extend_from_slice(&[20, 3, 20, 0]); // made by (unix), needed
@@ -294,9 +382,26 @@ mod tests {
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[1].name, b"js/app.js");
         assert_eq!((listed[1].size, listed[1].header_offset), (1, 30 + 10 + 6));
-        // A data descriptor may leave the local sizes zero.
-        let deferred = Entry { flags: 8, local_flags: 8, local_size: Some(0), ..entry("a.js", b"abc") };
-        assert!(check(&[entry("index.html", b"x"), deferred]).is_ok());
+        // With a data descriptor, the local header leaves CRC-32 and sizes zero.
+        assert!(check(&[streamed("index.html", b"x"), streamed("a.js", b"abc")]).is_ok());
+    }
+
+    #[test]
+    fn a_data_descriptor_must_agree_too() {
+        let wrong = Entry { descriptor: Some((crc(3), 2)), ..streamed("a.js", b"abc") };
+        let error = check(&[entry("index.html", b"x"), wrong]).unwrap_err();
+        assert_eq!(error, ArchiveError::HeaderMismatch { name: "a.js".into(), field: "data descriptor" });
+    }
+
+    #[test]
+    fn unlisted_bytes_between_entries_are_refused() {
+        // A whole entry hidden from the central directory, which a streaming unzipper would unpack.
+        let (mut hidden, _) = zip(&[entry("../x.js", b"evil")]);
+        hidden.truncate(30 + 7 + 4); // its local header and data
+        let smuggled = Entry { unlisted_before: hidden, ..entry("a.js", b"abc") };
+        let error = check(&[entry("index.html", b"x"), smuggled]).unwrap_err();
+        assert_eq!(error.code(), "invalid_archive");
+        assert!(error.message().contains("a.js"), "{}", error.message());
     }
 
     #[test]
