@@ -365,8 +365,11 @@ fn open_zip(path: &Path) -> Result<(Zip, Vec<EntryHeader>), UploadError> {
     Ok((zip, headers))
 }
 
-/// Inflates entry `index` to `target`, answering (SHA-256, size). Never trusts the declared size:
-/// inflates at most one byte more than it, then compares.
+/// Inflates entry `index` to `target`, answering (SHA-256, size). Trusts nothing the archive
+/// declares: inflates at most one byte more than the declared size, then compares; checks the
+/// CRC-32; and the compressed stream must end exactly where the entry's compressed data does, as
+/// a streaming unzipper (Android's) reads on after the stream's end, to a data descriptor and the
+/// next local header: anything hidden in between would be unpacked by it and never seen here.
 fn extract(
     zip: &mut Zip,
     headers: &[EntryHeader],
@@ -374,15 +377,58 @@ fn extract(
     target: &Path,
 ) -> Result<(String, u64), UploadError> {
     let corrupt = || UploadError::from(ArchiveError::CorruptEntry(headers[index].name.clone()));
-    let mut entry = zip.by_index(index).map_err(|_| corrupt())?;
+    let unpacking = |e: std::io::Error| {
+        if storage::is_no_space(&e) { UploadError::no_space("unpacking") } else { corrupt() }
+    };
+    let raw = zip.by_index_raw(index).map_err(|_| corrupt())?;
+    let (method, compressed_size, crc32) = (raw.compression(), raw.compressed_size(), raw.crc32());
+    if raw.encrypted() {
+        return Err(corrupt());
+    }
     let mut out = HashingWriter::new(BufWriter::new(File::create(target).map_err(io("unpacked file"))?));
     let declared = headers[index].size;
-    let copied = std::io::copy(&mut (&mut entry).take(declared + 1), &mut out)
-        .map_err(|e| if storage::is_no_space(&e) { UploadError::no_space("unpacking") } else { corrupt() })?;
-    if copied != declared {
+    let mut raw = BufReader::new(raw);
+    let (copied, consumed, crc) = match method {
+        zip::CompressionMethod::Stored => {
+            let mut data = Crc32Reader::new(&mut raw);
+            let copied = std::io::copy(&mut (&mut data).take(declared + 1), &mut out).map_err(unpacking)?;
+            (copied, copied, data.crc32())
+        }
+        zip::CompressionMethod::Deflated => {
+            let mut data = Crc32Reader::new(flate2::bufread::DeflateDecoder::new(&mut raw));
+            let copied = std::io::copy(&mut (&mut data).take(declared + 1), &mut out).map_err(unpacking)?;
+            (copied, data.inner.total_in(), data.crc32())
+        }
+        _ => return Err(corrupt()),
+    };
+    if copied != declared || consumed != compressed_size || crc != crc32 {
         return Err(corrupt());
     }
     out.finish().map_err(io("unpacked flush"))
+}
+
+/// Computes the CRC-32 of what is read through it.
+struct Crc32Reader<R: Read> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+}
+
+impl<R: Read> Crc32Reader<R> {
+    fn new(inner: R) -> Self {
+        Crc32Reader { inner, hasher: crc32fast::Hasher::new() }
+    }
+
+    fn crc32(&self) -> u32 {
+        self.hasher.clone().finalize()
+    }
+}
+
+impl<R: Read> Read for Crc32Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.hasher.update(&buf[..read]);
+        Ok(read)
+    }
 }
 
 /// A plain zip: checked as the plugin unpacks it; each file stored by its SHA-256, brotli where
@@ -620,5 +666,64 @@ impl<W: Write> Write for HashingWriter<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
+mod tests {
+    use super::*;
+
+    /// A zip of one deflated entry written by hand, with `slack` after the deflate stream, inside
+    /// what the headers declare as the entry's compressed data.
+    fn deflated_zip(name: &str, content: &[u8], slack: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(content).unwrap();
+        let mut data = encoder.finish().unwrap();
+        data.extend_from_slice(slack);
+        let crc = crc32fast::hash(content);
+        let sizes = [data.len() as u32, content.len() as u32];
+        let mut zip = Vec::new();
+        zip.extend_from_slice(&[0x50, 0x4b, 3, 4, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+        zip.extend_from_slice(&crc.to_le_bytes());
+        sizes.iter().for_each(|size| zip.extend_from_slice(&size.to_le_bytes()));
+        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&[0, 0]);
+        zip.extend_from_slice(name.as_bytes());
+        zip.extend_from_slice(&data);
+        let directory_start = zip.len() as u32;
+        zip.extend_from_slice(&[0x50, 0x4b, 1, 2, 20, 3, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+        zip.extend_from_slice(&crc.to_le_bytes());
+        sizes.iter().for_each(|size| zip.extend_from_slice(&size.to_le_bytes()));
+        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&[0; 16]); // extra, comment, disk, attributes, local header at 0
+        zip.extend_from_slice(name.as_bytes());
+        let directory_length = zip.len() as u32 - directory_start;
+        zip.extend_from_slice(&[0x50, 0x4b, 5, 6, 0, 0, 0, 0, 1, 0, 1, 0]);
+        zip.extend_from_slice(&directory_length.to_le_bytes());
+        zip.extend_from_slice(&directory_start.to_le_bytes());
+        zip.extend_from_slice(&[0, 0]);
+        zip
+    }
+
+    fn extract_first(zip: &[u8], test: &str) -> Result<(String, u64), UploadError> {
+        let dir = std::env::temp_dir().join(format!("liveupdate-extract-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("archive.zip"), zip).unwrap();
+        let extracted = open_zip(&dir.join("archive.zip"))
+            .and_then(|(mut zip, headers)| extract(&mut zip, &headers, 0, &dir.join("f0")));
+        std::fs::remove_dir_all(&dir).unwrap();
+        extracted
+    }
+
+    #[test]
+    fn an_entry_inflates_from_exactly_its_compressed_data() {
+        let content = b"<html>the page</html>".repeat(50);
+        let (_, size) = extract_first(&deflated_zip("index.html", &content, b""), "exact").unwrap();
+        assert_eq!(size, content.len() as u64);
+        // Hidden after the end of the stream: what a streaming unzipper would read next.
+        let error =
+            extract_first(&deflated_zip("index.html", &content, b"PK\x03\x04hidden"), "slack").unwrap_err();
+        assert_eq!((error.status, error.code), (StatusCode::BAD_REQUEST, "invalid_archive"));
     }
 }

@@ -60,7 +60,8 @@ pub enum ArchiveError {
     TooManyEntries(usize),
     TooLarge(u64),
     SuspiciousRatio(String),
-    /// An entry inflated to more than it declared, or failed to inflate.
+    /// An entry failed to inflate, or inflated to other than its declared size or CRC-32, or
+    /// its compressed stream ended before its compressed data did.
     CorruptEntry(String),
     /// An entry's local header says otherwise than its central directory entry
     /// (`zip_headers`): `field` is what differs.
@@ -100,9 +101,9 @@ impl ArchiveError {
             ArchiveError::TooManyEntries(max) => format!("the archive has more than {max} entries"),
             ArchiveError::TooLarge(max) => format!("the archive unpacks to more than {max} bytes"),
             ArchiveError::SuspiciousRatio(name) => format!("entry {name:?} compresses implausibly well"),
-            ArchiveError::CorruptEntry(name) => {
-                format!("entry {name:?} does not inflate to its declared size")
-            }
+            ArchiveError::CorruptEntry(name) => format!(
+                "entry {name:?} does not inflate, from exactly its compressed data, to its declared size and CRC-32"
+            ),
             ArchiveError::HeaderMismatch { name, field } => {
                 format!("entry {name:?}: its local header and the central directory differ in {field}")
             }
