@@ -554,8 +554,9 @@ async fn store_and_register(
     unpacked: &Unpacked,
     created: &mut Vec<String>,
 ) -> Result<Value, UploadFailure> {
+    let mut seen = std::collections::HashSet::new();
     for object in unpacked.objects() {
-        if created.contains(&object.key) {
+        if !seen.insert(object.key.as_str()) {
             continue; // the same file twice in one bundle
         }
         let stored = state
@@ -567,7 +568,8 @@ async fn store_and_register(
             tracing::warn!(key = object.key, size, expected = object.size, "replacing a damaged object");
         }
         if stored != Stored::Intact {
-            // Recorded before writing: a failed write may have replaced a damaged object.
+            // Recorded before writing: if the upload fails, its collection also deletes a damaged
+            // object that no bundle uses.
             created.push(object.key.clone());
             state
                 .storage
