@@ -135,7 +135,7 @@ fn assert_served_whole(s: &Setup, archive: &[u8], checksum: &str) {
 #[test]
 fn a_gateway_killed_while_storing_an_upload_leaves_no_partial_object() {
     let mut s = setup("faults_kill", &[("LIVEUPDATE_PERIODIC_INTERVAL_MS", "300")]);
-    let archive = noisy_bundle(120 * 1024 * 1024, 1);
+    let archive = noisy_bundle(100 * 1024 * 1024, 1);
     let checksum = sha256_hex(&archive);
     let uploader = upload_in_background(&s, "1.0.1", archive.clone());
 
