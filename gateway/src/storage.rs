@@ -319,14 +319,13 @@ fn remove_idle_partials(folder: &Path, max_idle: Duration) -> std::io::Result<us
     };
     let now = SystemTime::now();
     let mut removed = 0;
-    for entry in entries {
-        let entry = entry?;
-        let metadata = entry.metadata()?;
+    // An entry that vanishes meanwhile was renamed to its key, or removed by another gateway.
+    for entry in entries.flatten() {
+        let Ok(metadata) = entry.metadata() else { continue };
         let idle = now.duration_since(metadata.modified()?).unwrap_or_default();
         if metadata.is_file() && is_partial_name(&entry.file_name().to_string_lossy()) && idle >= max_idle {
             match std::fs::remove_file(entry.path()) {
                 Ok(()) => removed += 1,
-                // Another gateway sharing the root removed it first.
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
                 Err(error) => return Err(error),
             }
