@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod response;
 pub mod router;
+pub mod scratch;
 pub mod served;
 pub mod server;
 pub mod state;

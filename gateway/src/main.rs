@@ -9,6 +9,7 @@ use liveupdate_gateway::config::Config;
 use liveupdate_gateway::db::Database;
 use liveupdate_gateway::device_log::{self, DeviceLog};
 use liveupdate_gateway::metrics::Metrics;
+use liveupdate_gateway::scratch::ScratchSpace;
 use liveupdate_gateway::served::ServedBytes;
 use liveupdate_gateway::state::State;
 use liveupdate_gateway::storage::Storage;
@@ -45,6 +46,11 @@ fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), String> {
     let db = Arc::new(Database::new(&config)?);
     let storage = Storage::new(&config.storage).map_err(|e| format!("cannot open {e}"))?;
+    let (scratch, abandoned) = ScratchSpace::open(&config.upload_dir)
+        .map_err(|e| format!("cannot use the upload directory {}: {e}", config.upload_dir.display()))?;
+    if abandoned > 0 {
+        tracing::info!(abandoned, "removed the scratch directories of gateways that stopped mid-upload");
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -73,6 +79,7 @@ async fn run(config: Config) -> Result<(), String> {
         config,
         db,
         storage,
+        scratch,
         device_log,
         metrics,
         rate_limiter: Default::default(),

@@ -1,7 +1,8 @@
 //! The periodic work: every `LIVEUPDATE_PERIODIC_INTERVAL_MS`, the database's `run_periodic`
 //! (rollups, partitions, failure guard, bundle cleanup), unless a pg_cron job in the database runs
-//! it; and, always, what only the gateway knows or may do: the bytes `/files` served, and deleting
-//! the stored objects of purged bundles. Runs never overlap, across gateways and pg_cron alike: the database takes an advisory
+//! it; and, always, what only the gateway knows or may do: the bytes `/files` served, deleting
+//! the stored objects of purged bundles, and removing the partial objects of writes that died.
+//! Runs never overlap, across gateways and pg_cron alike: the database takes an advisory
 //! lock, and each run is one transaction, so a restart mid-run leaves nothing half-done.
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::db::Database;
 use crate::served::ServedBytes;
-use crate::storage::Storage;
+use crate::storage::{PARTIAL_MAX_IDLE, Storage};
 
 /// Objects deleted per transaction; several batches per run until the queue is empty.
 const DELETION_BATCH: i32 = 500;
@@ -33,6 +34,17 @@ pub async fn run(
         record_served_bytes(&db, &served).await;
         run_periodic_unless_cron_does(&db).await;
         delete_purged_objects(&db, &storage).await;
+        remove_abandoned_partials(&storage).await;
+    }
+}
+
+/// At start (the first tick is immediate) and then periodically, so a gateway that runs for
+/// months still cleans up after writes cut short by a crash of another one sharing the storage.
+async fn remove_abandoned_partials(storage: &Storage) {
+    match storage.remove_abandoned_partials(PARTIAL_MAX_IDLE).await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "removed the partial objects of writes that died"),
+        Err(error) => tracing::warn!(%error, "cannot remove abandoned partial objects; will retry"),
     }
 }
 

@@ -2,7 +2,9 @@
 //! arrives (optionally `Content-Encoding: zstd`), checked the way the plugin unpacks it, split
 //! into content-addressed objects (with a brotli variant where it pays), then registered in one
 //! database transaction. Nothing is visible before that commit; objects a failed upload stored
-//! are deleted unless another bundle uses them.
+//! are deleted unless another bundle uses them. An object found already stored is reused only
+//! when intact (`Storage::check`), and replaced otherwise. A full disk, in the scratch directory
+//! or in storage, is answered 507 `insufficient_storage` after the upload removed what it wrote.
 //!
 //! With `session_key` (and the RSA-encrypted `checksum`) the body is instead the CLI's transport
 //! archive of an encrypted bundle (protocol.md §8): ciphertexts the server stores as they are.
@@ -12,18 +14,19 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::CONTENT_ENCODING;
 use hyper::{Request, StatusCode};
 use liveupdate_core::archive::{self, ArchiveError, Bounds, EntryHeader};
+use liveupdate_core::zip_headers;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::db::DbError;
 use crate::state::State;
+use crate::storage::{self, StorageError, Stored};
 
 /// Why an upload was refused or failed: status, stable code, message.
 #[derive(Debug)]
@@ -45,6 +48,28 @@ impl UploadError {
             "unknown_error",
             "The upload could not be processed",
         )
+    }
+
+    /// The disk (scratch or storage) is full: the operator must act, the uploader may retry later.
+    fn no_space(what: &str) -> UploadError {
+        tracing::warn!(what, "upload failed: no space left");
+        UploadError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient_storage",
+            "The server has no space left for this upload; nothing of it was kept",
+        )
+    }
+
+    fn io(what: &str, error: std::io::Error) -> UploadError {
+        if storage::is_no_space(&error) {
+            UploadError::no_space(what)
+        } else {
+            UploadError::internal(what, error)
+        }
+    }
+
+    fn storage(what: &str, error: StorageError) -> UploadError {
+        if error.is_full() { UploadError::no_space(what) } else { UploadError::internal(what, error) }
     }
 }
 
@@ -79,30 +104,35 @@ impl From<ArchiveError> for UploadError {
     }
 }
 
-/// One object of the bundle: stored under `storage_key`, listed in the manifest.
+/// An object to store: its key, and the local file with its bytes, their size and SHA-256.
+struct LocalObject {
+    key: String,
+    path: PathBuf,
+    size: u64,
+    sha256: String,
+}
+
+/// One file of the bundle: an object, listed in the manifest.
 struct StoredFile {
     /// The manifest's `file_name`: the path in the bundle, with `.br` when the object is brotli
     /// (the plugin decodes it, protocol.md §4.2).
     file_name: String,
     /// The manifest's `file_hash`: SHA-256 of the original bytes, or its RSA-encrypted form.
     file_hash: String,
-    storage_key: String,
-    local: PathBuf,
-    size: u64,
+    object: LocalObject,
 }
 
 impl StoredFile {
     fn manifest_entry(&self) -> Value {
-        json!({"file_name": self.file_name, "file_hash": self.file_hash, "file_size": self.size,
-               "storage_key": self.storage_key})
+        json!({"file_name": self.file_name, "file_hash": self.file_hash, "file_size": self.object.size,
+               "storage_key": self.object.key})
     }
 }
 
 /// What the archive became.
 struct Unpacked {
-    /// The zip devices download, and its content address.
-    archive: PathBuf,
-    zip_key: String,
+    /// The zip devices download, under its content address.
+    archive: LocalObject,
     /// The checksum to register when the server computed it (plain bundles); encrypted bundles
     /// bring theirs, RSA-encrypted, from the uploader.
     checksum: Option<String>,
@@ -110,23 +140,11 @@ struct Unpacked {
 }
 
 impl Unpacked {
-    /// Every object of the bundle: its storage key and the local file with its bytes.
-    fn objects(&self) -> impl Iterator<Item = (&str, &Path)> {
-        std::iter::once((self.zip_key.as_str(), self.archive.as_path()))
-            .chain(self.files.iter().map(|file| (file.storage_key.as_str(), file.local.as_path())))
+    /// Every object of the bundle, the zip first.
+    fn objects(&self) -> impl Iterator<Item = &LocalObject> {
+        std::iter::once(&self.archive).chain(self.files.iter().map(|file| &file.object))
     }
 }
-
-/// A scratch directory removed with everything in it when dropped, whatever happened.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-static NEXT_UPLOAD: AtomicU64 = AtomicU64::new(0);
 
 /// Receives, checks, stores and registers one archive. `fields` holds app_id, version and the
 /// bundle's optional fields, and `sha256`, the uploader's SHA-256 of what it sends (the zip, or
@@ -168,19 +186,13 @@ pub async fn receive(
             .into());
         }
     };
-    let dir = state.config.upload_dir.join(format!(
-        "upload-{}-{}",
-        std::process::id(),
-        NEXT_UPLOAD.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| UploadError::internal("scratch directory", e))?;
-    let scratch = Scratch(dir);
-    let body_path = scratch.0.join("body");
+    let scratch = state.scratch.create().map_err(|e| UploadError::io("scratch directory", e))?;
+    let body_path = scratch.path().join("body");
     receive_body(state, request, &body_path).await?;
 
     let bounds = Bounds { max_total_bytes: state.config.max_upload_bytes, ..Bounds::default() };
     let max_archive = state.config.max_upload_bytes;
-    let work = scratch.0.clone();
+    let work = scratch.path().to_owned();
     // An encrypted bundle brings its session key (and its RSA-encrypted checksum).
     let encrypted = fields.contains_key("session_key");
     let unpacked = tokio::task::spawn_blocking(move || {
@@ -216,8 +228,7 @@ async fn receive_body(state: &State, request: Request<Incoming>, path: &Path) ->
     if declared.is_some_and(|length| length > limit) {
         return Err(too_large());
     }
-    let mut file =
-        tokio::fs::File::create(path).await.map_err(|e| UploadError::internal("scratch file", e))?;
+    let mut file = tokio::fs::File::create(path).await.map_err(|e| UploadError::io("scratch file", e))?;
     let mut body = request.into_body();
     let mut received: u64 = 0;
     let deadline = tokio::time::Instant::now() + state.config.upload_timeout;
@@ -247,12 +258,10 @@ async fn receive_body(state: &State, request: Request<Incoming>, path: &Path) ->
             }
             tokio::io::AsyncWriteExt::write_all(&mut file, &data)
                 .await
-                .map_err(|e| UploadError::internal("scratch write", e))?;
+                .map_err(|e| UploadError::io("scratch write", e))?;
         }
     }
-    tokio::io::AsyncWriteExt::flush(&mut file)
-        .await
-        .map_err(|e| UploadError::internal("scratch flush", e))?;
+    tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(|e| UploadError::io("scratch flush", e))?;
     Ok(())
 }
 
@@ -268,7 +277,7 @@ fn unpack(
     bounds: Bounds,
 ) -> Result<Unpacked, UploadError> {
     let archive_path = dir.join("archive.zip");
-    let sha256 = decode_body(body, &archive_path, zstd, max_archive)?;
+    let (sha256, size) = decode_body(body, &archive_path, zstd, max_archive)?;
     if expected_sha256.is_some_and(|expected| expected != sha256) {
         return Err(UploadError::new(
             StatusCode::BAD_REQUEST,
@@ -279,33 +288,37 @@ fn unpack(
     if encrypted {
         unpack_encrypted(dir, &archive_path, bounds)
     } else {
-        unpack_plain(dir, archive_path, &sha256, bounds)
+        let archive = LocalObject { key: format!("zips/{sha256}.zip"), path: archive_path, size, sha256 };
+        unpack_plain(dir, archive, bounds)
     }
 }
 
 fn io(what: &'static str) -> impl Fn(std::io::Error) -> UploadError {
-    move |e| UploadError::internal(what, e)
+    move |e| UploadError::io(what, e)
 }
 
-/// Moves (or zstd-decodes) the body to `archive_path` and answers its SHA-256.
+/// Moves (or zstd-decodes) the body to `archive_path` and answers its SHA-256 and size.
 fn decode_body(
     body: &Path,
     archive_path: &Path,
     zstd: bool,
     max_archive: u64,
-) -> Result<String, UploadError> {
+) -> Result<(String, u64), UploadError> {
     if !zstd {
         std::fs::rename(body, archive_path).map_err(io("archive rename"))?;
         let mut reader = BufReader::new(File::open(archive_path).map_err(io("open archive"))?);
         let mut hashing = HashingWriter::new(std::io::sink());
         std::io::copy(&mut reader, &mut hashing).map_err(io("hash archive"))?;
-        return Ok(hashing.finish().map_err(io("hash archive"))?.0);
+        return hashing.finish().map_err(io("hash archive"));
     }
     let mut decoder = zstd::stream::read::Decoder::new(File::open(body).map_err(io("open body"))?)
         .map_err(io("zstd decoder"))?
         .take(max_archive + 1);
     let mut out = HashingWriter::new(BufWriter::new(File::create(archive_path).map_err(io("archive file"))?));
     let copied = std::io::copy(&mut decoder, &mut out).map_err(|e| {
+        if storage::is_no_space(&e) {
+            return UploadError::no_space("zstd decoding");
+        }
         UploadError::new(
             StatusCode::BAD_REQUEST,
             "invalid_encoding",
@@ -319,19 +332,28 @@ fn decode_body(
             format!("the archive is over {max_archive} bytes"),
         ));
     }
-    Ok(out.finish().map_err(io("archive flush"))?.0)
+    out.finish().map_err(io("archive flush"))
 }
 
 type Zip = zip::ZipArchive<BufReader<File>>;
 
-/// An opened zip and its entries' headers.
+/// An opened zip and its entries' headers, each checked against its local header.
 fn open_zip(path: &Path) -> Result<(Zip, Vec<EntryHeader>), UploadError> {
     let not_a_zip = |e: zip::result::ZipError| UploadError::from(ArchiveError::NotAZip(e.to_string()));
     let file = File::open(path).map_err(io("open archive"))?;
     let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(not_a_zip)?;
+    let mut reader = BufReader::new(File::open(path).map_err(io("open archive"))?);
+    let central = zip_headers::checked_entries(&mut reader, zip.central_directory_start(), zip.offset())?;
+    // The zip crate keeps one entry per name; with names unique, it must have read what we did.
+    if central.len() != zip.len() {
+        return Err(ArchiveError::NotAZip("the central directory's entries are miscounted".into()).into());
+    }
     let mut headers = Vec::with_capacity(zip.len());
-    for index in 0..zip.len() {
+    for (index, checked) in central.iter().enumerate() {
         let entry = zip.by_index_raw(index).map_err(not_a_zip)?;
+        if entry.name_raw() != checked.name || entry.header_start() != checked.header_offset {
+            return Err(ArchiveError::NotAZip("the central directory reads two ways".into()).into());
+        }
         headers.push(EntryHeader {
             name: entry.name().to_owned(),
             is_dir: entry.is_dir(),
@@ -343,8 +365,11 @@ fn open_zip(path: &Path) -> Result<(Zip, Vec<EntryHeader>), UploadError> {
     Ok((zip, headers))
 }
 
-/// Inflates entry `index` to `target`, answering (SHA-256, size). Never trusts the declared size:
-/// inflates at most one byte more than it, then compares.
+/// Inflates entry `index` to `target`, answering (SHA-256, size). Trusts nothing the archive
+/// declares: inflates at most one byte more than the declared size, then compares; checks the
+/// CRC-32; and the compressed stream must end exactly where the entry's compressed data does, as
+/// a streaming unzipper (Android's) reads on after the stream's end, to a data descriptor and the
+/// next local header: anything hidden in between would be unpacked by it and never seen here.
 fn extract(
     zip: &mut Zip,
     headers: &[EntryHeader],
@@ -352,20 +377,64 @@ fn extract(
     target: &Path,
 ) -> Result<(String, u64), UploadError> {
     let corrupt = || UploadError::from(ArchiveError::CorruptEntry(headers[index].name.clone()));
-    let mut entry = zip.by_index(index).map_err(|_| corrupt())?;
+    let unpacking = |e: std::io::Error| {
+        if storage::is_no_space(&e) { UploadError::no_space("unpacking") } else { corrupt() }
+    };
+    let raw = zip.by_index_raw(index).map_err(|_| corrupt())?;
+    let (method, compressed_size, crc32) = (raw.compression(), raw.compressed_size(), raw.crc32());
+    if raw.encrypted() {
+        return Err(corrupt());
+    }
     let mut out = HashingWriter::new(BufWriter::new(File::create(target).map_err(io("unpacked file"))?));
     let declared = headers[index].size;
-    let copied = std::io::copy(&mut (&mut entry).take(declared + 1), &mut out).map_err(|_| corrupt())?;
-    if copied != declared {
+    let mut raw = BufReader::new(raw);
+    let (copied, consumed, crc) = match method {
+        zip::CompressionMethod::Stored => {
+            let mut data = Crc32Reader::new(&mut raw);
+            let copied = std::io::copy(&mut (&mut data).take(declared + 1), &mut out).map_err(unpacking)?;
+            (copied, copied, data.crc32())
+        }
+        zip::CompressionMethod::Deflated => {
+            let mut data = Crc32Reader::new(flate2::bufread::DeflateDecoder::new(&mut raw));
+            let copied = std::io::copy(&mut (&mut data).take(declared + 1), &mut out).map_err(unpacking)?;
+            (copied, data.inner.total_in(), data.crc32())
+        }
+        _ => return Err(corrupt()),
+    };
+    if copied != declared || consumed != compressed_size || crc != crc32 {
         return Err(corrupt());
     }
     out.finish().map_err(io("unpacked flush"))
 }
 
+/// Computes the CRC-32 of what is read through it.
+struct Crc32Reader<R: Read> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+}
+
+impl<R: Read> Crc32Reader<R> {
+    fn new(inner: R) -> Self {
+        Crc32Reader { inner, hasher: crc32fast::Hasher::new() }
+    }
+
+    fn crc32(&self) -> u32 {
+        self.hasher.clone().finalize()
+    }
+}
+
+impl<R: Read> Read for Crc32Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.hasher.update(&buf[..read]);
+        Ok(read)
+    }
+}
+
 /// A plain zip: checked as the plugin unpacks it; each file stored by its SHA-256, brotli where
 /// it pays.
-fn unpack_plain(dir: &Path, archive: PathBuf, sha256: &str, bounds: Bounds) -> Result<Unpacked, UploadError> {
-    let (mut zip, headers) = open_zip(&archive)?;
+fn unpack_plain(dir: &Path, archive: LocalObject, bounds: Bounds) -> Result<Unpacked, UploadError> {
+    let (mut zip, headers) = open_zip(&archive.path)?;
     let plan = archive::plan(&headers, bounds)?;
     let mut files = Vec::with_capacity(plan.len());
     for (number, (index, path)) in plan.into_iter().enumerate() {
@@ -373,23 +442,29 @@ fn unpack_plain(dir: &Path, archive: PathBuf, sha256: &str, bounds: Bounds) -> R
         let (file_hash, size) = extract(&mut zip, &headers, index, &local)?;
         let brotli_path = dir.join(format!("f{number}.br"));
         files.push(match brotli_variant(&local, size, &brotli_path).map_err(io("brotli"))? {
-            Some(brotli_size) => StoredFile {
+            Some((brotli_sha256, brotli_size)) => StoredFile {
                 file_name: format!("{path}.br"),
-                storage_key: format!("files/{file_hash}.br"),
+                object: LocalObject {
+                    key: format!("files/{file_hash}.br"),
+                    path: brotli_path,
+                    size: brotli_size,
+                    sha256: brotli_sha256,
+                },
                 file_hash,
-                local: brotli_path,
-                size: brotli_size,
             },
             None => StoredFile {
                 file_name: path,
-                storage_key: format!("files/{file_hash}"),
+                object: LocalObject {
+                    key: format!("files/{file_hash}"),
+                    path: local,
+                    size,
+                    sha256: file_hash.clone(),
+                },
                 file_hash,
-                local,
-                size,
             },
         });
     }
-    Ok(Unpacked { zip_key: format!("zips/{sha256}.zip"), checksum: Some(sha256.to_owned()), archive, files })
+    Ok(Unpacked { checksum: Some(archive.sha256.clone()), archive, files })
 }
 
 /// The CLI's transport archive of an encrypted bundle (protocol.md §8): `bundle.zip` (the
@@ -411,8 +486,14 @@ fn unpack_encrypted(dir: &Path, transport: &Path, bounds: Bounds) -> Result<Unpa
     let manifest: Vec<Value> =
         serde_json::from_slice(&std::fs::read(&manifest_path).map_err(io("manifest"))?)
             .map_err(|e| invalid(format!("manifest.json is not a JSON array: {e}")))?;
-    let archive = dir.join("bundle.zip");
-    let (zip_sha256, _) = extract(&mut zip, &headers, zip_index, &archive)?;
+    let archive_path = dir.join("bundle.zip");
+    let (zip_sha256, zip_size) = extract(&mut zip, &headers, zip_index, &archive_path)?;
+    let archive = LocalObject {
+        key: format!("zips/{zip_sha256}.zip"),
+        path: archive_path,
+        size: zip_size,
+        sha256: zip_sha256,
+    };
     if plan.len() != manifest.len() + 2 {
         return Err(invalid("the archive holds files the manifest does not list".into()));
     }
@@ -429,30 +510,36 @@ fn unpack_encrypted(dir: &Path, transport: &Path, bounds: Bounds) -> Result<Unpa
         files.push(StoredFile {
             file_name,
             file_hash,
-            storage_key: format!("files/{object_sha256}"),
-            local,
-            size,
+            object: LocalObject {
+                key: format!("files/{object_sha256}"),
+                path: local,
+                size,
+                sha256: object_sha256,
+            },
         });
     }
-    Ok(Unpacked { archive, zip_key: format!("zips/{zip_sha256}.zip"), checksum: None, files })
+    Ok(Unpacked { archive, checksum: None, files })
 }
 
-/// Compresses `source` to `target` with brotli; keeps it only when it saves enough.
-fn brotli_variant(source: &Path, size: u64, target: &Path) -> std::io::Result<Option<u64>> {
+/// Compresses `source` to `target` with brotli; keeps it only when it saves enough. Answers the
+/// variant's SHA-256 and size.
+fn brotli_variant(source: &Path, size: u64, target: &Path) -> std::io::Result<Option<(String, u64)>> {
     if size < archive::BROTLI_MIN_SIZE {
         return Ok(None);
     }
-    {
-        let mut input = BufReader::new(File::open(source)?);
-        // Quality 5, 1 MiB window: a fraction of the best ratio's CPU, and bounded memory.
-        let mut output =
-            brotli::CompressorWriter::new(BufWriter::new(File::create(target)?), 64 * 1024, 5, 20);
-        std::io::copy(&mut input, &mut output)?;
-        output.flush()?;
-    }
-    let compressed = std::fs::metadata(target)?.len();
+    let mut input = BufReader::new(File::open(source)?);
+    // Quality 5, 1 MiB window: a fraction of the best ratio's CPU, and bounded memory.
+    let mut output = brotli::CompressorWriter::new(
+        HashingWriter::new(BufWriter::new(File::create(target)?)),
+        64 * 1024,
+        5,
+        20,
+    );
+    std::io::copy(&mut input, &mut output)?;
+    output.flush()?;
+    let (sha256, compressed) = output.into_inner().finish()?;
     if archive::brotli_pays(size, compressed) {
-        Ok(Some(compressed))
+        Ok(Some((sha256, compressed)))
     } else {
         std::fs::remove_file(target)?;
         Ok(None)
@@ -467,17 +554,35 @@ async fn store_and_register(
     unpacked: &Unpacked,
     created: &mut Vec<String>,
 ) -> Result<Value, UploadFailure> {
-    for (key, path) in unpacked.objects() {
-        let stored = state.storage.stat(key).await.map_err(|e| UploadError::internal("storage stat", e))?;
-        if stored.is_none() && !created.iter().any(|done| done == key) {
-            state.storage.put_file(key, path).await.map_err(|e| UploadError::internal("storage write", e))?;
-            created.push((*key).to_owned());
+    let mut seen = std::collections::HashSet::new();
+    for object in unpacked.objects() {
+        if !seen.insert(object.key.as_str()) {
+            continue; // the same file twice in one bundle
+        }
+        let stored = state
+            .storage
+            .check(&object.key, object.size, &object.sha256)
+            .await
+            .map_err(|e| UploadError::storage("storage check", e))?;
+        if let Stored::Damaged { size } = stored {
+            tracing::warn!(key = object.key, size, expected = object.size, "replacing a damaged object");
+        }
+        if stored != Stored::Intact {
+            // Recorded before writing: if the upload fails, its collection also deletes a damaged
+            // object that no bundle uses.
+            created.push(object.key.clone());
+            state
+                .storage
+                .put_file(&object.key, &object.path)
+                .await
+                .map_err(|e| UploadError::storage("storage write", e))?;
         }
     }
-    let archive_bytes = std::fs::metadata(&unpacked.archive).map_err(io("archive size"))?.len();
+    let written: Vec<&str> = created.iter().map(String::as_str).collect();
+    state.storage.make_durable(&written).await.map_err(|e| UploadError::storage("storage sync", e))?;
     let mut input = fields.clone();
-    input.insert("storage_key".into(), Value::String(unpacked.zip_key.clone()));
-    input.insert("archive_bytes".into(), archive_bytes.into());
+    input.insert("storage_key".into(), Value::String(unpacked.archive.key.clone()));
+    input.insert("archive_bytes".into(), unpacked.archive.size.into());
     if let Some(checksum) = &unpacked.checksum {
         input.insert("checksum".into(), Value::String(checksum.clone()));
     }
@@ -489,11 +594,16 @@ async fn store_and_register(
         .map_err(UploadFailure::from)?;
     // An object this upload found already stored may have been deleted since, by cleanup or by a
     // failed upload's collection; now that the bundle refers to it, nothing deletes it any more.
-    for (key, path) in unpacked.objects() {
-        let stored = state.storage.stat(key).await.map_err(|e| UploadError::internal("storage stat", e))?;
+    for object in unpacked.objects() {
+        let key = object.key.as_str();
+        let stored = state.storage.stat(key).await.map_err(|e| UploadError::storage("storage stat", e))?;
         if stored.is_none() {
             tracing::info!(key, "restoring an object deleted while the upload was registered");
-            state.storage.put_file(key, path).await.map_err(|e| UploadError::internal("storage write", e))?;
+            state
+                .storage
+                .put_file(key, &object.path)
+                .await
+                .map_err(|e| UploadError::storage("storage write", e))?;
         }
     }
     Ok(registered)
@@ -517,10 +627,11 @@ async fn collect_orphans(state: &State, created: Vec<String>, unpacked: &Unpacke
         Ok(unused) => unused,
         Err(error) => return tracing::warn!(%error, "could not check objects of a failed upload again"),
     };
-    for (key, path) in unpacked.objects().filter(|(key, _)| orphans.iter().any(|o| o == key)) {
+    for object in unpacked.objects().filter(|object| orphans.contains(&object.key)) {
+        let key = object.key.as_str();
         if !still_unused.iter().any(|unused| unused == key) {
             tracing::info!(key, "restoring an object another upload registered meanwhile");
-            if let Err(error) = state.storage.put_file(key, path).await {
+            if let Err(error) = state.storage.put_file(key, &object.path).await {
                 tracing::warn!(%error, key, "could not restore an object another upload registered");
             }
         }
@@ -557,5 +668,64 @@ impl<W: Write> Write for HashingWriter<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
+mod tests {
+    use super::*;
+
+    /// A zip of one deflated entry written by hand, with `slack` after the deflate stream, inside
+    /// what the headers declare as the entry's compressed data.
+    fn deflated_zip(name: &str, content: &[u8], slack: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(content).unwrap();
+        let mut data = encoder.finish().unwrap();
+        data.extend_from_slice(slack);
+        let crc = crc32fast::hash(content);
+        let sizes = [data.len() as u32, content.len() as u32];
+        let mut zip = Vec::new();
+        zip.extend_from_slice(&[0x50, 0x4b, 3, 4, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+        zip.extend_from_slice(&crc.to_le_bytes());
+        sizes.iter().for_each(|size| zip.extend_from_slice(&size.to_le_bytes()));
+        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&[0, 0]);
+        zip.extend_from_slice(name.as_bytes());
+        zip.extend_from_slice(&data);
+        let directory_start = zip.len() as u32;
+        zip.extend_from_slice(&[0x50, 0x4b, 1, 2, 20, 3, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+        zip.extend_from_slice(&crc.to_le_bytes());
+        sizes.iter().for_each(|size| zip.extend_from_slice(&size.to_le_bytes()));
+        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&[0; 16]); // extra, comment, disk, attributes, local header at 0
+        zip.extend_from_slice(name.as_bytes());
+        let directory_length = zip.len() as u32 - directory_start;
+        zip.extend_from_slice(&[0x50, 0x4b, 5, 6, 0, 0, 0, 0, 1, 0, 1, 0]);
+        zip.extend_from_slice(&directory_length.to_le_bytes());
+        zip.extend_from_slice(&directory_start.to_le_bytes());
+        zip.extend_from_slice(&[0, 0]);
+        zip
+    }
+
+    fn extract_first(zip: &[u8], test: &str) -> Result<(String, u64), UploadError> {
+        let dir = std::env::temp_dir().join(format!("liveupdate-extract-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("archive.zip"), zip).unwrap();
+        let extracted = open_zip(&dir.join("archive.zip"))
+            .and_then(|(mut zip, headers)| extract(&mut zip, &headers, 0, &dir.join("f0")));
+        std::fs::remove_dir_all(&dir).unwrap();
+        extracted
+    }
+
+    #[test]
+    fn an_entry_inflates_from_exactly_its_compressed_data() {
+        let content = b"<html>the page</html>".repeat(50);
+        let (_, size) = extract_first(&deflated_zip("index.html", &content, b""), "exact").unwrap();
+        assert_eq!(size, content.len() as u64);
+        // Hidden after the end of the stream: what a streaming unzipper would read next.
+        let error =
+            extract_first(&deflated_zip("index.html", &content, b"PK\x03\x04hidden"), "slack").unwrap_err();
+        assert_eq!((error.status, error.code), (StatusCode::BAD_REQUEST, "invalid_archive"));
     }
 }

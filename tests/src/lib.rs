@@ -226,6 +226,9 @@ pub struct Gateway {
     /// Its filesystem storage and upload scratch space, removed when dropped.
     pub storage_root: std::path::PathBuf,
     pub upload_dir: std::path::PathBuf,
+    /// What it was started with, to start it again.
+    database_url: String,
+    extra_env: Vec<(String, String)>,
 }
 
 /// A free loopback port (the listener is closed before the gateway binds it).
@@ -253,27 +256,72 @@ impl Gateway {
         let storage_root = std::env::temp_dir().join(format!("liveupdate-e2e-objects-{port}"));
         let upload_dir = std::env::temp_dir().join(format!("liveupdate-e2e-uploads-{port}"));
         let _ = std::fs::remove_dir_all(&storage_root);
+        let mut gateway = Gateway {
+            child: None,
+            addr,
+            storage_root,
+            upload_dir,
+            database_url: database_url.to_owned(),
+            extra_env: extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        };
+        gateway.spawn(log);
+        gateway
+    }
+
+    /// Starts the process and waits until it listens.
+    fn spawn(&mut self, log: Stdio) {
         let mut command = Command::new(env("LIVEUPDATE_GATEWAY_BIN"));
         command
-            .env("LIVEUPDATE_STORAGE_ROOT", &storage_root)
-            .env("LIVEUPDATE_UPLOAD_DIR", &upload_dir)
-            .env("LIVEUPDATE_LISTEN", addr.to_string())
-            .env("LIVEUPDATE_DATABASE_URL", database_url)
+            .env("LIVEUPDATE_STORAGE_ROOT", &self.storage_root)
+            .env("LIVEUPDATE_UPLOAD_DIR", &self.upload_dir)
+            .env("LIVEUPDATE_LISTEN", self.addr.to_string())
+            .env("LIVEUPDATE_DATABASE_URL", &self.database_url)
             .env("LIVEUPDATE_DB_POOL_SIZE", "4")
             .env("LIVEUPDATE_DEVICE_FLUSH_MS", "200")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log);
-        for (key, value) in extra_env {
+        for (key, value) in &self.extra_env {
             command.env(key, value);
         }
         let child = command.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "gateway did not start listening on {addr}");
+        while TcpStream::connect(self.addr).is_err() {
+            assert!(Instant::now() < deadline, "gateway did not start listening on {}", self.addr);
             std::thread::sleep(Duration::from_millis(20));
         }
-        Gateway { child: Some(child), addr, storage_root, upload_dir }
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, as a crash or the OOM killer: the process ends at once, whatever it was doing.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("the gateway is running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Starts the gateway again after [`Gateway::kill`], on the same port, database, storage and
+    /// upload directory, as a supervisor would.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the gateway is still running");
+        self.spawn(Stdio::inherit());
+    }
+
+    /// The upload scratch directories (`upload-*`, at any depth) in its upload directory.
+    pub fn upload_scratch(&self) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    if entry.file_name().to_string_lossy().starts_with("upload-") {
+                        found.push(entry.path());
+                    }
+                    walk(&entry.path(), found);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&self.upload_dir, &mut found);
+        found
     }
 
     /// The gateway's process id.

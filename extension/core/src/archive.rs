@@ -1,7 +1,8 @@
 //! What a bundle archive may contain, decided the way the plugin unpacks it (protocol.md §4.1):
 //! `index.html` at the root or inside one top-level folder (which is flattened); entries with
 //! absolute paths, `..` or backslashes are refused; `__MACOSX` and dotfiles are ignored. Also the
-//! bounds that keep a zip bomb from exhausting the server.
+//! bounds that keep a zip bomb from exhausting the server. The zip's own structure is checked in
+//! `zip_headers`.
 
 use std::collections::HashSet;
 
@@ -59,8 +60,15 @@ pub enum ArchiveError {
     TooManyEntries(usize),
     TooLarge(u64),
     SuspiciousRatio(String),
-    /// An entry inflated to more than it declared, or failed to inflate.
+    /// An entry failed to inflate, or inflated to other than its declared size or CRC-32, or
+    /// its compressed stream ended before its compressed data did.
     CorruptEntry(String),
+    /// An entry's local header says otherwise than its central directory entry
+    /// (`zip_headers`): `field` is what differs.
+    HeaderMismatch {
+        name: String,
+        field: &'static str,
+    },
 }
 
 impl ArchiveError {
@@ -75,6 +83,7 @@ impl ArchiveError {
             | ArchiveError::TooLarge(_)
             | ArchiveError::SuspiciousRatio(_) => "archive_too_large",
             ArchiveError::CorruptEntry(_) => "invalid_archive",
+            ArchiveError::HeaderMismatch { .. } => "header_mismatch",
         }
     }
 
@@ -92,8 +101,11 @@ impl ArchiveError {
             ArchiveError::TooManyEntries(max) => format!("the archive has more than {max} entries"),
             ArchiveError::TooLarge(max) => format!("the archive unpacks to more than {max} bytes"),
             ArchiveError::SuspiciousRatio(name) => format!("entry {name:?} compresses implausibly well"),
-            ArchiveError::CorruptEntry(name) => {
-                format!("entry {name:?} does not inflate to its declared size")
+            ArchiveError::CorruptEntry(name) => format!(
+                "entry {name:?} does not inflate, from exactly its compressed data, to its declared size and CRC-32"
+            ),
+            ArchiveError::HeaderMismatch { name, field } => {
+                format!("entry {name:?}: its local header and the central directory differ in {field}")
             }
         }
     }

@@ -21,3 +21,4 @@ pub mod signing;
 pub mod stats;
 pub mod url;
 pub mod version;
+pub mod zip_headers;
