@@ -26,8 +26,8 @@ CREATE TEMP TABLE direct_keys AS
 SELECT mode, (liveupdate.create_api_key(:org_a, 'direct ' || mode, mode)).key FROM unnest(ARRAY['upload', 'write']) AS mode;
 GRANT SELECT ON direct_keys TO PUBLIC;
 
--- Runs one statement (then the deferred checks, as a commit would) and undoes it: 'ok <rows>',
--- or the SQLSTATE it failed with.
+-- Runs statements (then the deferred checks, as a commit would) and undoes them: 'ok <rows the
+-- last one changed>', or the SQLSTATE it failed with.
 CREATE FUNCTION pg_temp.try_write(statement text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     changed bigint;
@@ -80,14 +80,16 @@ INSERT INTO writes VALUES
  (16, 'change manifest file', $q$UPDATE liveupdate.bundle_files SET download_url = 'https://evil.example/i.html', storage_key = NULL
      WHERE storage_key = 'files/dw-index'$q$),
  (17, 'remove manifest file', $q$DELETE FROM liveupdate.bundle_files WHERE storage_key = 'files/dw-index'$q$),
- (18, 'register complete', $q$WITH b AS (INSERT INTO liveupdate.bundles (app_id, name, manifest_count)
-     SELECT id, '3.0.0', 1 FROM liveupdate.apps WHERE app_id = 'com.dw.app' RETURNING id)
+ (18, 'register complete', $q$INSERT INTO liveupdate.bundles (app_id, name, manifest_count)
+     SELECT id, '3.0.0', 1 FROM liveupdate.apps WHERE app_id = 'com.dw.app';
      INSERT INTO liveupdate.bundle_files (bundle_id, file_name, file_hash, download_url)
-     SELECT b.id, 'index.html', repeat('c', 64), 'https://cdn.example.com/i.html' FROM b$q$),
- (19, 'register incomplete', $q$WITH b AS (INSERT INTO liveupdate.bundles (app_id, name, manifest_count)
-     SELECT id, '3.0.0', 2 FROM liveupdate.apps WHERE app_id = 'com.dw.app' RETURNING id)
+     SELECT b.id, 'index.html', repeat('c', 64), 'https://cdn.example.com/i.html' FROM liveupdate.bundles AS b
+     WHERE b.name = '3.0.0' AND b.app_id = (SELECT id FROM liveupdate.apps WHERE app_id = 'com.dw.app')$q$),
+ (19, 'register incomplete', $q$INSERT INTO liveupdate.bundles (app_id, name, manifest_count)
+     SELECT id, '3.0.0', 2 FROM liveupdate.apps WHERE app_id = 'com.dw.app';
      INSERT INTO liveupdate.bundle_files (bundle_id, file_name, file_hash, download_url)
-     SELECT b.id, 'index.html', repeat('c', 64), 'https://cdn.example.com/i.html' FROM b$q$),
+     SELECT b.id, 'index.html', repeat('c', 64), 'https://cdn.example.com/i.html' FROM liveupdate.bundles AS b
+     WHERE b.name = '3.0.0' AND b.app_id = (SELECT id FROM liveupdate.apps WHERE app_id = 'com.dw.app')$q$),
  (20, 'move app to org b', format($q$UPDATE liveupdate.apps SET organization_id = %s WHERE app_id = 'com.dw.app'$q$, :org_b)),
  (21, 'change plugin app id', $q$UPDATE liveupdate.apps SET app_id = 'com.dw.other' WHERE app_id = 'com.dw.app'$q$),
  (22, 'delete app', $q$DELETE FROM liveupdate.apps WHERE app_id = 'com.dw.app'$q$);
@@ -142,7 +144,8 @@ FROM writes AS w JOIN outcomes AS o ON o.write = w.name
 GROUP BY w.position, w.name ORDER BY w.position;
 
 -- Every attempt was undone.
-SELECT a.app_id, a.organization_id = :org_a AS in_org_a, a.require_signature, b.name, b.checksum = repeat('a', 64) AS checksum_kept,
+SELECT a.app_id, a.organization_id = :org_a AS in_org_a, a.require_signature, b.name, left(b.checksum, 8) AS checksum,
+       b.external_url IS NOT NULL AS external,
        b.deleted_at IS NOT NULL AS deleted, b.purged_at IS NOT NULL AS purged, b.manifest_count,
        (SELECT count(*) FROM liveupdate.bundle_files AS f WHERE f.bundle_id = b.id) AS files
 FROM liveupdate.apps AS a JOIN liveupdate.bundles AS b ON b.app_id = a.id
@@ -158,3 +161,6 @@ UPDATE liveupdate.bundles SET deleted_at = now() - interval '8 days' WHERE name 
     AND app_id = (SELECT id FROM liveupdate.apps WHERE app_id = 'com.dw.app');
 SELECT (liveupdate.purge_bundles() ->> 'purged')::int >= 1 AS purged;
 ROLLBACK;
+-- Leave no deleted bundle waiting for a purge in later files.
+UPDATE liveupdate.bundles SET purged_at = now() WHERE name = '1.1.0'
+    AND app_id = (SELECT id FROM liveupdate.apps WHERE app_id = 'com.dw.app');

@@ -5,7 +5,7 @@ SELECT liveupdate.create_organization('deletion') AS org \gset
 SELECT liveupdate.create_app(:org, 'com.del.gone') AS gone, liveupdate.create_app(:org, 'com.del.kept') AS kept \gset
 -- Both apps use the object files/del-shared; the rest is each app's own.
 SELECT liveupdate.register_bundle(app, '1.0.0', storage_key => 'zips/del-' || tag || '.zip', archive_bytes => 100,
-    checksum => repeat(left(tag, 1), 64),
+    checksum => encode(sha256(convert_to(tag, 'UTF8')), 'hex'),
     manifest => jsonb_build_array(
         jsonb_build_object('file_name', 'index.html', 'file_hash', repeat('1', 64), 'storage_key', 'files/del-shared', 'file_size', 10),
         jsonb_build_object('file_name', 'app.js', 'file_hash', repeat('2', 64), 'storage_key', 'files/del-' || tag, 'file_size', 20))) > 0 AS registered
@@ -111,9 +111,14 @@ SELECT k ->> 'name' AS name, k -> 'apps' AS apps FROM jsonb_array_elements(liveu
 ORDER BY 1;
 -- Its name is free again; com.del.kept still serves its bundle, shared file included.
 SELECT liveupdate.create_app(:org, 'com.del.gone') > 0 AS recreated;
-SELECT r ->> 'version' AS version, jsonb_array_length(r -> 'manifest') AS files
+SELECT coalesce(r ->> 'version', r ->> 'error') AS version,
+       (SELECT count(*) FROM liveupdate.bundle_files AS f JOIN liveupdate.bundles AS b ON b.id = f.bundle_id
+        WHERE b.app_id = :kept AND f.storage_key = 'files/del-shared') AS shared_file
 FROM liveupdate.resolve_update('{"app_id": "com.del.kept", "device_id": "00000000-0000-4000-8000-0000000000d2", "platform": "ios",
-    "version_build": "1.0", "version_name": "builtin", "plugin_version": "8.51.14", "is_prod": true, "is_emulator": false}') AS r;
--- Claims wait a minute after queueing; then the gateway may delete exactly these.
+    "version_build": "0.9.0", "version_name": "builtin", "plugin_version": "8.51.14", "is_prod": true, "is_emulator": false}') AS r;
+-- Claims wait a minute after queueing; then the gateway may delete exactly these, and forgets them.
 UPDATE liveupdate.storage_deletions SET queued_at = queued_at - interval '2 minutes' WHERE storage_key LIKE '%del-%';
+BEGIN;
 SELECT k FROM unnest(liveupdate.claim_storage_deletions(1000)) AS k WHERE k LIKE '%del-%' ORDER BY 1;
+SELECT liveupdate.forget_storage_deletions(ARRAY['files/del-gone', 'zips/del-gone.zip']) AS forgotten;
+COMMIT;
