@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use liveupdate_e2e::device::{Device, Outcome};
 use liveupdate_e2e::download::{self, Files, sha256_hex, zip_of};

@@ -224,7 +224,7 @@ fn signed_publishing_refuses_unsigned_and_wrongly_signed_bundles() {
 
     // A write key cannot switch the requirement off; revoked keys stop working.
     let org_write_key = {
-        let mut db = TestDb::reconnect(&s._db);
+        let mut db = TestDb::reconnect(&s.db);
         let org: i64 = db
             .client
             .query_one("SELECT organization_id FROM liveupdate.apps WHERE app_id = $1", &[&APP])
@@ -244,7 +244,7 @@ fn signed_publishing_refuses_unsigned_and_wrongly_signed_bundles() {
         "invalid_signature",
     );
 
-    let mut db = TestDb::reconnect(&s._db);
+    let mut db = TestDb::reconnect(&s.db);
     assert_eq!(db.count("SELECT count(*) FROM liveupdate.bundles"), 1, "only the well-signed bundle");
     let objects = std::fs::read_dir(s.gw.storage_root.join("files")).unwrap().count()
         + std::fs::read_dir(s.gw.storage_root.join("zips")).unwrap().count();
