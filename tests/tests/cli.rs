@@ -408,12 +408,11 @@ fn an_app_is_deleted_with_its_stored_objects_and_nothing_else() {
     assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--yes"));
     // Only admins delete apps: a write key is refused, by the CLI and by the API.
     let org: i64 = s.db.client.query_one("SELECT id FROM liveupdate.organizations", &[]).unwrap().get(0);
-    let write_key: String = s
-        .db
-        .client
-        .query_one("SELECT key FROM liveupdate.create_api_key($1, 'writer', 'write')", &[&org])
-        .unwrap()
-        .get(0);
+    let write_key: String =
+        s.db.client
+            .query_one("SELECT key FROM liveupdate.create_api_key($1, 'writer', 'write')", &[&org])
+            .unwrap()
+            .get(0);
     let refused = s.cli(&["--api-key", &write_key, "app", "delete", APP, "--yes"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("403 forbidden"));
@@ -432,10 +431,20 @@ fn an_app_is_deleted_with_its_stored_objects_and_nothing_else() {
         let rows = s.db.count(&format!(
             "SELECT count(*) FROM liveupdate.{table} AS t JOIN liveupdate.apps AS a ON a.id = t.app_id WHERE a.app_id = '{OTHER}'"
         ));
-        assert_eq!((rows, s.db.count(&format!("SELECT count(*) FROM liveupdate.{table}"))), (1, 1), "{table}");
+        assert_eq!(
+            (rows, s.db.count(&format!("SELECT count(*) FROM liveupdate.{table}"))),
+            (1, 1),
+            "{table}"
+        );
     }
     for table in ["device_overrides", "signing_keys", "deploy_history", "channel_guards"] {
-        assert_eq!(s.db.count(&format!("SELECT count(*) FROM liveupdate.{table} WHERE app_id <> (SELECT id FROM liveupdate.apps)")), 0, "{table}");
+        assert_eq!(
+            s.db.count(&format!(
+                "SELECT count(*) FROM liveupdate.{table} WHERE app_id <> (SELECT id FROM liveupdate.apps)"
+            )),
+            0,
+            "{table}"
+        );
     }
 
     // The gateway's periodic work deletes what only the deleted app used: its zip and page.

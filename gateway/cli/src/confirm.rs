@@ -23,13 +23,14 @@ pub fn typed(prompt: &str, expected: &str) -> Result<(), CliError> {
 /// The line read from `input` is `expected` (surrounding whitespace aside).
 fn answer_matches(mut input: impl BufRead, expected: &str) -> Result<(), CliError> {
     let mut line = String::new();
-    input
-        .read_line(&mut line)
-        .map_err(|e| CliError::Local(format!("cannot read the confirmation: {e}")))?;
+    input.read_line(&mut line).map_err(|e| CliError::Local(format!("cannot read the confirmation: {e}")))?;
     if line.trim() == expected {
         Ok(())
     } else {
-        Err(CliError::Usage(format!("not confirmed (typed \"{}\", not \"{expected}\"): nothing deleted", line.trim())))
+        Err(CliError::Usage(format!(
+            "not confirmed (typed \"{}\", not \"{expected}\"): nothing deleted",
+            line.trim()
+        )))
     }
 }
 
