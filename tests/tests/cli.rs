@@ -59,6 +59,31 @@ impl Setup {
             .unwrap()
     }
 
+    /// Runs the CLI with a pseudo-terminal as its stdin, stdout and stderr (util-linux
+    /// `script`), typing `input`; the terminal's transcript is the output's stdout.
+    fn at_terminal(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let cli = std::env::var("LIVEUPDATE_CLI_BIN").expect("LIVEUPDATE_CLI_BIN: run with make test");
+        let command_line = std::iter::once(cli.as_str())
+            .chain(args.iter().copied())
+            .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut child = Command::new("script")
+            .args(["--quiet", "--return", "--command", &command_line, "/dev/null"])
+            .env("LIVEUPDATE_SERVER", format!("http://{}", self.gw.addr))
+            .env("LIVEUPDATE_API_KEY", &self.key)
+            .env("HOME", &self.work)
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let output = self.cli(args);
         assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
@@ -421,7 +446,14 @@ fn an_app_is_deleted_with_its_stored_objects_and_nothing_else() {
     assert_eq!(by_api.status, 403, "{}", String::from_utf8_lossy(&by_api.body));
     assert_eq!(s.db.count(&format!("SELECT count(*) FROM liveupdate.apps WHERE app_id = '{APP}'")), 1);
 
-    assert_eq!(s.ok(&["app", "delete", APP, "--yes"]).trim(), format!("deleted app {APP}"));
+    // At a terminal (util-linux `script` gives it one): the app id must be typed.
+    let wrong = s.at_terminal(&["app", "delete", APP], "com.acme\n");
+    assert_eq!(wrong.status.code(), Some(2), "{}", String::from_utf8_lossy(&wrong.stdout));
+    assert!(String::from_utf8_lossy(&wrong.stdout).contains("Type the app id to confirm"));
+    assert_eq!(s.db.count(&format!("SELECT count(*) FROM liveupdate.apps WHERE app_id = '{APP}'")), 1);
+    let typed = s.at_terminal(&["app", "delete", APP], &format!("{APP}\n"));
+    assert!(typed.status.success(), "{}", String::from_utf8_lossy(&typed.stdout));
+    assert!(String::from_utf8_lossy(&typed.stdout).contains(&format!("deleted app {APP}")));
     let gone = http::request(s.gw.addr, "GET", &path, &[("x-api-key", s.key.as_str())], b"");
     assert_eq!(gone.status, 404);
     let again = http::request(s.gw.addr, "DELETE", &path, &[("x-api-key", s.key.as_str())], b"");
