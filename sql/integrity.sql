@@ -6,9 +6,10 @@
 --   bundles       name, content (checksum, session key, key id, URL, storage key, manifest count)
 --                 and signature never change after registration; rows are never deleted (except
 --                 with their app), so a name stays reserved; deleted_at is set once, never
---                 cleared, and not while a channel serves the bundle; purged_at is set once, on a
---                 deleted bundle, by purge_bundles; a new bundle is live and, where the app
---                 requires it, signed by one of the app's live keys (LU001/LU002).
+--                 cleared (only a DBA may move it), and not while a channel serves the bundle;
+--                 purged_at is set once, on a deleted bundle, by purge_bundles; a new bundle is
+--                 live, signed where the app requires it (LU001), and any signature it carries
+--                 verifies with a live key of the app named signed_by (LU002).
 --   bundle_files  inserted only with their bundle: never more rows than its manifest_count, and
 --                 exactly that many when the registering transaction commits; never changed;
 --                 removed only by the purge (or with their app).
