@@ -25,8 +25,19 @@ BEGIN
             last_used_at, created_at, revoked_at),
             INSERT (organization_id, name, key_hash, key_prefix, mode, app_ids, expires_at),
             UPDATE (revoked_at) ON liveupdate.api_keys TO %I$g$, client);
-        EXECUTE format($g$GRANT INSERT, UPDATE, DELETE ON liveupdate.apps, liveupdate.channels,
-            liveupdate.bundles, liveupdate.device_overrides, liveupdate.organization_members TO %I$g$, client);
+        -- What clients may write directly, column by column (README, Security): the rest is the
+        -- extension's own bookkeeping. Table rights from earlier versions are revoked first.
+        EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON liveupdate.apps, liveupdate.bundles FROM %I', client);
+        EXECUTE format($g$GRANT INSERT, UPDATE, DELETE ON liveupdate.channels, liveupdate.device_overrides,
+            liveupdate.organization_members TO %I$g$, client);
+        EXECUTE format($g$GRANT INSERT (organization_id, app_id, name, expose_metadata, allow_custom_id,
+                bundle_retention_days, require_signature),
+            UPDATE (organization_id, name, expose_metadata, allow_custom_id, bundle_retention_days,
+                require_signature, updated_at),
+            DELETE ON liveupdate.apps TO %I$g$, client);
+        EXECUTE format($g$GRANT INSERT (app_id, name, checksum, session_key, key_id, external_url, storage_key,
+                min_update_version, link, comment, manifest_count, signature, signed_by, archive_bytes),
+            UPDATE (link, comment, deleted_at) ON liveupdate.bundles TO %I$g$, client);
         EXECUTE format('GRANT INSERT ON liveupdate.bundle_files TO %I', client);
         EXECUTE format('GRANT SELECT, INSERT, UPDATE (revoked_at) ON liveupdate.signing_keys TO %I', client);
         EXECUTE format('GRANT UPDATE (name) ON liveupdate.organizations TO %I', client);

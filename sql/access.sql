@@ -373,8 +373,8 @@ CREATE POLICY apps_write ON liveupdate.apps FOR UPDATE USING (id = ANY ((SELECT 
     WITH CHECK (id = ANY ((SELECT liveupdate.caller_app_ids(3))::bigint[]));
 CREATE POLICY apps_create ON liveupdate.apps FOR INSERT
     WITH CHECK (organization_id = ANY ((SELECT liveupdate.caller_organization_ids(3))::bigint[]));
-CREATE POLICY apps_delete ON liveupdate.apps FOR DELETE
-    USING (organization_id = ANY ((SELECT liveupdate.caller_organization_ids(4))::bigint[]));
+-- Deleting an app takes admin rank on it, as delete_app checks (a key in mode all limited to it has it).
+CREATE POLICY apps_delete ON liveupdate.apps FOR DELETE USING (id = ANY ((SELECT liveupdate.caller_app_ids(4))::bigint[]));
 
 ALTER TABLE liveupdate.channels ENABLE ROW LEVEL SECURITY;
 CREATE POLICY channels_read ON liveupdate.channels FOR SELECT USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[]));
@@ -386,7 +386,7 @@ CREATE POLICY bundles_read ON liveupdate.bundles FOR SELECT USING (app_id = ANY 
 CREATE POLICY bundles_upload ON liveupdate.bundles FOR INSERT WITH CHECK (app_id = ANY ((SELECT liveupdate.caller_app_ids(2))::bigint[]));
 CREATE POLICY bundles_write ON liveupdate.bundles FOR UPDATE USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(3))::bigint[]))
     WITH CHECK (app_id = ANY ((SELECT liveupdate.caller_app_ids(3))::bigint[]));
-CREATE POLICY bundles_delete ON liveupdate.bundles FOR DELETE USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(3))::bigint[]));
+-- No DELETE policy: bundles are soft-deleted (deleted_at), and their names never reused (integrity.sql).
 
 ALTER TABLE liveupdate.bundle_files ENABLE ROW LEVEL SECURITY;
 CREATE POLICY bundle_files_read ON liveupdate.bundle_files FOR SELECT

@@ -155,10 +155,6 @@ DECLARE
     app_pk bigint := liveupdate._app_pk(app_id);
 BEGIN
     PERFORM liveupdate._require_app_rank(app_pk, 3);
-    -- Who may publish is an administrator's decision: a write key must not switch signing off.
-    IF require_signature IS NOT NULL THEN
-        PERFORM liveupdate._require_app_rank(app_pk, 4);
-    END IF;
     IF length(name) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION 'app name must be 1 to 200 characters' USING ERRCODE = '22023';
     END IF;
@@ -424,16 +420,14 @@ BEGIN
     IF checksum ~ '^[0-9A-Fa-f]{64}$' THEN
         checksum := lower(checksum);
     END IF;
-    signer := liveupdate._check_bundle_signature(app_pk, name, checksum, signature, signer);
-
-    -- The count is known up front: the files below are inserted all or none. (Uploaders may
-    -- insert bundles but not update them.)
+    -- The signature is checked by the bundles' insert trigger (integrity.sql), for every writer.
+    -- The count is known up front: the files below are inserted all or none, and must be
+    -- (integrity.sql). Uploaders may insert bundles but not update them.
     INSERT INTO liveupdate.bundles (app_id, name, checksum, session_key, key_id, external_url, storage_key,
         min_update_version, link, comment, manifest_count, signature, signed_by, archive_bytes)
     VALUES (app_pk, name, coalesce(checksum, ''), coalesce(session_key, ''), nullif(key_id, ''),
         external_url, register_bundle.storage_key, min_update_version, nullif(link, ''), nullif(comment, ''),
-        coalesce(jsonb_array_length(manifest), 0),
-        CASE WHEN signer IS NOT NULL THEN register_bundle.signature END, signer, register_bundle.archive_bytes)
+        coalesce(jsonb_array_length(manifest), 0), register_bundle.signature, signer, register_bundle.archive_bytes)
     RETURNING id INTO new_id;
 
     IF manifest IS NOT NULL THEN
@@ -463,18 +457,12 @@ AS $$
 DECLARE
     app_pk bigint := liveupdate._app_pk(app_id);
     bundle_pk bigint := liveupdate._live_bundle_pk(app_pk, name);
-    used_by text;
 BEGIN
     PERFORM liveupdate._require_app_rank(app_pk, 3);
     IF bundle_pk IS NULL THEN
         RAISE EXCEPTION 'bundle name must not be NULL' USING ERRCODE = '22023';
     END IF;
-    SELECT string_agg(c.name, ', ' ORDER BY c.name) INTO used_by FROM liveupdate.channels AS c
-    WHERE c.bundle_id = bundle_pk OR c.rollout_bundle_id = bundle_pk;
-    IF used_by IS NOT NULL THEN
-        RAISE EXCEPTION 'bundle "%" is deployed on channel(s) %; point them elsewhere first', name, used_by
-            USING ERRCODE = '55000';
-    END IF;
+    -- Refused (55000) while a channel serves it: the bundles' update trigger (integrity.sql).
     UPDATE liveupdate.bundles SET deleted_at = now() WHERE id = bundle_pk;
 END
 $$;

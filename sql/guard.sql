@@ -181,7 +181,9 @@ BEGIN
             BEGIN
                 PERFORM set_config('liveupdate.deploy_reason', 'guard', true);
                 outcome := 'rolled back to ' || liveupdate.rollback_channel(app_text, channel.name);
-            EXCEPTION WHEN object_not_in_prerequisite_state THEN
+            -- 55000: nothing to go back to, or it was deleted; LU001: it is unsigned and the app
+            -- now requires signatures (integrity.sql).
+            EXCEPTION WHEN object_not_in_prerequisite_state OR SQLSTATE 'LU001' THEN
                 taken := 'alert';
                 outcome := 'could not roll back: ' || SQLERRM;
             END;

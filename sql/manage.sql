@@ -214,7 +214,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(jsonb_agg(jsonb_build_object('id', k.id, 'organization_id', k.organization_id,
         'name', k.name, 'prefix', k.key_prefix, 'mode', k.mode,
-        'apps', (SELECT jsonb_agg(a.app_id ORDER BY a.app_id) FROM liveupdate.apps AS a WHERE a.id = ANY (k.app_ids)),
+        -- NULL is every app; a key whose only app was deleted is limited to none (and revoked).
+        'apps', CASE WHEN k.app_ids IS NOT NULL THEN coalesce(
+            (SELECT jsonb_agg(a.app_id ORDER BY a.app_id) FROM liveupdate.apps AS a WHERE a.id = ANY (k.app_ids)), '[]') END,
         'expires_at', k.expires_at, 'last_used_at', k.last_used_at, 'created_at', k.created_at,
         'revoked_at', k.revoked_at) ORDER BY k.id), '[]')
     FROM liveupdate.api_keys AS k

@@ -1,11 +1,14 @@
 -- The one lookup behind every update check: the app, and the channel the device resolves to with
 -- that channel's bundle. Prepared once per backend and platform; `__PLATFORM__` is replaced by the
 -- platform's column name (ios, android or electron) so each plan can use its partial index.
---   $1 app_id, $2 device_id (a UUID, as text), $3 requested channel name ('' for none)
+--   $1 app_id, $2 device_id (a UUID, as text), $3 requested channel name ('' for none),
+--   $4 the version the device runs (version_name, builtin already replaced by version_build)
 -- Candidates in priority order: 1 the device override (any flags), 2 the channel named by the
 -- device (public or self-settable, platform on), 3 the platform's public channel (only when the
 -- device names none: there is no fallback). A candidate whose bundle was deleted is skipped. A
--- channel's progressive rollout, when the device falls inside it, replaces the channel's bundle.
+-- channel's progressive rollout, when the device falls inside it, replaces the channel's bundle;
+-- a device already running the rollout's bundle stays on it while the rollout lasts, paused or
+-- narrowed (protocol.md §3.2): pausing selects nobody new, and only ending it moves devices back.
 -- failed_on_device: the device reported this bundle broken since the channel last changed bundle.
 -- No row: unknown app. A row with NULL channel_id: no channel.
 SELECT app.id,
@@ -62,11 +65,16 @@ LEFT JOIN LATERAL (
         WHERE $3 = '' AND pub.app_id = app.id AND pub.public AND pub.__PLATFORM__
     ) AS candidate
     JOIN liveupdate.channels AS c ON c.id = candidate.channel_id
-    -- A live progressive rollout serves its bundle to the devices whose bucket is under its share.
+    -- A running progressive rollout serves its bundle to the devices whose bucket is under its
+    -- share, and to those already on it. (The name lookup only for devices outside the share.)
     LEFT JOIN liveupdate.bundles AS b ON b.id = CASE
-        WHEN c.rollout_bundle_id IS NOT NULL AND NOT c.rollout_paused AND c.rollout_basis_points > 0
+        WHEN c.rollout_bundle_id IS NULL THEN c.bundle_id
+        WHEN NOT c.rollout_paused AND c.rollout_basis_points > 0
              AND liveupdate._rollout_bucket($2, c.rollout_id) < c.rollout_basis_points
-        THEN c.rollout_bundle_id ELSE c.bundle_id END
+        THEN c.rollout_bundle_id
+        WHEN $4 = (SELECT r.name FROM liveupdate.bundles AS r WHERE r.id = c.rollout_bundle_id)
+        THEN c.rollout_bundle_id
+        ELSE c.bundle_id END
     WHERE b.id IS NULL OR b.deleted_at IS NULL
     ORDER BY candidate.priority
     LIMIT 1

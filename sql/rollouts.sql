@@ -72,7 +72,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION liveupdate.set_rollout(text, text, integer, boolean) IS
-    'Changes a rollout''s share (raising only adds devices, lowering only removes those above the line) or pauses/resumes it.';
+    'Changes a rollout''s share (raising only adds devices, lowering only stops offering it to those above the line) or pauses/resumes it (a paused rollout selects nobody new). Devices already running its bundle keep it either way; end_rollout moves them back.';
 
 CREATE FUNCTION liveupdate.end_rollout(app_id text, channel text, promote boolean) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

@@ -132,7 +132,7 @@ COMMENT ON TABLE liveupdate.channels IS 'Release channels: what each group of de
 COMMENT ON COLUMN liveupdate.channels.rollout_bundle_id IS 'A progressive rollout''s bundle, served instead of bundle_id to rollout_basis_points of the devices; NULL without a rollout.';
 COMMENT ON COLUMN liveupdate.channels.rollout_id IS 'Identifies the rollout: with the device id it fixes each device''s bucket (liveupdate_core::rollout).';
 COMMENT ON COLUMN liveupdate.channels.rollout_basis_points IS 'Share of devices in the rollout, in 1/100 of a percent (0 to 10000).';
-COMMENT ON COLUMN liveupdate.channels.rollout_paused IS 'A paused rollout serves no device until resumed.';
+COMMENT ON COLUMN liveupdate.channels.rollout_paused IS 'A paused rollout selects no new device until resumed; devices already running its bundle keep it.';
 COMMENT ON COLUMN liveupdate.channels.rollout_started_at IS 'When the rollout began: the failure guard counts its reports from then.';
 COMMENT ON COLUMN liveupdate.channels.name IS 'Channel name, unique per app; devices ask for it as defaultChannel.';
 COMMENT ON COLUMN liveupdate.channels.bundle_id IS 'The bundle devices on this channel get; NULL means revert to the builtin bundle.';

@@ -80,12 +80,17 @@ fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Option<Found
         Platform::Electron => "resolve_electron",
     };
     let sql = || RESOLVE_SQL.replace("__PLATFORM__", req.platform.as_str());
-    with_plan(client, name, sql, &[TEXT, TEXT, TEXT], |plan| {
+    with_plan(client, name, sql, &[TEXT, TEXT, TEXT, TEXT], |plan| {
         let requested = req.default_channel.as_deref().unwrap_or("");
         let rows = client.select(
             plan,
             Some(1),
-            &[req.app_id.as_str().into(), req.device_id.as_str().into(), requested.into()],
+            &[
+                req.app_id.as_str().into(),
+                req.device_id.as_str().into(),
+                requested.into(),
+                req.version_name.as_str().into(),
+            ],
         )?;
         if rows.is_empty() {
             return Ok(None);

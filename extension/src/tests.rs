@@ -106,6 +106,28 @@ mod tests {
         assert_eq!(not_object["error"], "invalid_json_body");
     }
 
+    /// protocol.md §3.2: a device already on the rollout's bundle stays on it while the rollout
+    /// lasts, paused or narrowed; only ending the rollout moves it back.
+    #[pg_test]
+    fn devices_on_a_paused_or_narrowed_rollout_keep_its_bundle() {
+        fixture();
+        sql(
+            "SELECT liveupdate.register_bundle('com.acme.app', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip')",
+        );
+        sql("SELECT liveupdate.start_rollout('com.acme.app', 'production', '1.0.2', 10000)");
+        assert_eq!(check(json!({}))["version"], "1.0.2", "everyone is inside at 100%");
+        let on_rollout = json!({"version_name": "1.0.2"});
+        for (change, what) in
+            [("paused => true", "paused"), ("basis_points => 0, paused => false", "narrowed to nobody")]
+        {
+            sql(&format!("SELECT liveupdate.set_rollout('com.acme.app', 'production', {change})"));
+            assert_eq!(check(on_rollout.clone())["kind"], "up_to_date", "{what}: stays on 1.0.2");
+            assert_eq!(check(json!({}))["version"], "1.0.1", "{what}: nobody new is selected");
+        }
+        sql("SELECT liveupdate.end_rollout('com.acme.app', 'production', promote => false)");
+        assert_eq!(check(on_rollout)["version"], "1.0.1", "abandoned: back to the channel's bundle");
+    }
+
     #[pg_test]
     fn override_beats_requested_channel_and_requested_channel_has_no_fallback() {
         fixture();
@@ -287,8 +309,11 @@ mod tests {
         sql("SET LOCAL enable_seqscan = off");
         for platform in ["ios", "android", "electron"] {
             let query = include_str!("../../sql/resolve.sql").replace("__PLATFORM__", platform);
-            let plan =
-                Spi::explain_with_args(&query, &["com.acme.app".into(), DEVICE.into(), "".into()]).unwrap();
+            let plan = Spi::explain_with_args(
+                &query,
+                &["com.acme.app".into(), DEVICE.into(), "".into(), "1.0.0".into()],
+            )
+            .unwrap();
             let text = format!("{:?}", plan.0);
             assert!(!text.contains("Seq Scan"), "{platform}: {text}");
         }

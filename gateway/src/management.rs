@@ -45,7 +45,11 @@ const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         pattern: &["apps", "{app_id}"],
-        methods: &[(Method::GET, "api_get_app"), (Method::PATCH, "api_update_app")],
+        methods: &[
+            (Method::GET, "api_get_app"),
+            (Method::PATCH, "api_update_app"),
+            (Method::DELETE, "api_delete_app"),
+        ],
     },
     RouteSpec {
         pattern: &["apps", "{app_id}", "channels"],
@@ -429,6 +433,7 @@ mod tests {
             call("api_delete_bundle", &[("app_id", "a.b"), ("version", "1.0.0+build")])
         );
         assert_eq!(route(&Method::DELETE, "/v1/keys/12"), call("api_revoke_key", &[("key_id", "12")]));
+        assert_eq!(route(&Method::DELETE, "/v1/apps/a.b"), call("api_delete_app", &[("app_id", "a.b")]));
         assert_eq!(route(&Method::POST, "/v1/keys/12"), Route::MethodNotAllowed("DELETE".to_owned()));
         assert_eq!(route(&Method::PUT, "/v1/apps"), Route::MethodNotAllowed("GET, POST".to_owned()));
         assert_eq!(route(&Method::GET, "/v1/apps//channels"), Route::NotFound);

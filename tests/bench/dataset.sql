@@ -8,9 +8,11 @@ SELECT liveupdate.create_organization('bench') AS org \gset
 INSERT INTO liveupdate.apps (organization_id, app_id, name)
 SELECT :org, 'com.bench.app' || a, 'Bench ' || a FROM generate_series(1, :apps) AS a;
 
-INSERT INTO liveupdate.bundles (app_id, name, checksum, external_url)
+-- A bundle's manifest files are registered with it, in the same transaction, as many as it says.
+BEGIN;
+INSERT INTO liveupdate.bundles (app_id, name, checksum, external_url, manifest_count)
 SELECT app.id, '1.0.' || k, encode(sha256(convert_to(app.app_id || k, 'UTF8')), 'hex'),
-       'https://cdn.bench.test/' || app.app_id || '/1.0.' || k || '.zip'
+       'https://cdn.bench.test/' || app.app_id || '/1.0.' || k || '.zip', CASE WHEN k = 98 THEN 10 ELSE 0 END
 FROM liveupdate.apps AS app, generate_series(0, 99) AS k;
 
 INSERT INTO liveupdate.bundle_files (bundle_id, file_name, file_hash, download_url)
@@ -18,7 +20,7 @@ SELECT b.id, 'assets/file' || f || '.js', encode(sha256(convert_to(b.id || '/' |
        'https://cdn.bench.test/files/' || b.id || '/' || f
 FROM liveupdate.bundles AS b, generate_series(1, 10) AS f
 WHERE b.name = '1.0.98';
-UPDATE liveupdate.bundles SET manifest_count = 10 WHERE name = '1.0.98';
+COMMIT;
 
 INSERT INTO liveupdate.channels (app_id, name, bundle_id, public, allow_device_self_set)
 SELECT app.id, c.name,

@@ -360,6 +360,18 @@ impl Drop for Gateway {
     }
 }
 
+/// The objects in a gateway's filesystem storage root, by key, sorted.
+pub fn stored_objects(root: &std::path::Path) -> Vec<String> {
+    let mut keys = Vec::new();
+    for folder in ["files", "zips"] {
+        if let Ok(entries) = std::fs::read_dir(root.join(folder)) {
+            keys.extend(entries.map(|e| format!("{folder}/{}", e.unwrap().file_name().to_string_lossy())));
+        }
+    }
+    keys.sort();
+    keys
+}
+
 /// Polls `condition` for up to `seconds`.
 pub fn eventually(seconds: u64, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(seconds);

@@ -5,11 +5,10 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use liveupdate_e2e::device::{Device, Outcome};
 use liveupdate_e2e::download::{self, Files, sha256_hex, zip_of};
-use liveupdate_e2e::{Gateway, TestDb, free_port, http};
+use liveupdate_e2e::{Gateway, TestDb, free_port, http, stored_objects};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.bundles";
@@ -49,18 +48,6 @@ impl Setup {
     fn bundles(&mut self) -> i64 {
         self.db.count("SELECT count(*) FROM liveupdate.bundles")
     }
-}
-
-/// Files in a filesystem storage root, by key.
-fn stored_objects(root: &Path) -> Vec<String> {
-    let mut keys = Vec::new();
-    for folder in ["files", "zips"] {
-        if let Ok(entries) = std::fs::read_dir(root.join(folder)) {
-            keys.extend(entries.map(|e| format!("{folder}/{}", e.unwrap().file_name().to_string_lossy())));
-        }
-    }
-    keys.sort();
-    keys
 }
 
 /// A web build: an HTML page, a large compressible script, an incompressible image.

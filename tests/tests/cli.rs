@@ -8,13 +8,13 @@ use std::process::{Command, Output};
 
 use liveupdate_e2e::device::{Device, Outcome};
 use liveupdate_e2e::download;
-use liveupdate_e2e::{Gateway, TestDb, free_port};
+use liveupdate_e2e::{Gateway, TestDb, free_port, http, stored_objects};
 use serde_json::Value;
 
 const APP: &str = "com.acme.cli";
 
 struct Setup {
-    _db: TestDb,
+    db: TestDb,
     gw: Gateway,
     key: String,
     work: std::path::PathBuf,
@@ -27,6 +27,10 @@ impl Drop for Setup {
 }
 
 fn setup(test: &str) -> Setup {
+    setup_with(test, &[])
+}
+
+fn setup_with(test: &str, gateway_env: &[(&str, &str)]) -> Setup {
     let port = free_port();
     let mut db = TestDb::create(test, &format!("http://127.0.0.1:{port}"));
     let org: i64 = db.client.query_one("SELECT liveupdate.create_organization('acme')", &[]).unwrap().get(0);
@@ -35,11 +39,11 @@ fn setup(test: &str) -> Setup {
         .query_one("SELECT key FROM liveupdate.create_api_key($1, 'ci', 'all')", &[&org])
         .unwrap()
         .get(0);
-    let gw = Gateway::start(&db, port);
+    let gw = Gateway::start_with(&db, port, gateway_env);
     let work = std::env::temp_dir().join(format!("liveupdate-cli-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
-    Setup { _db: db, gw, key, work }
+    Setup { db, gw, key, work }
 }
 
 impl Setup {
@@ -53,6 +57,31 @@ impl Setup {
             .env_remove("XDG_CONFIG_HOME")
             .output()
             .unwrap()
+    }
+
+    /// Runs the CLI with a pseudo-terminal as its stdin, stdout and stderr (util-linux
+    /// `script`), typing `input`; the terminal's transcript is the output's stdout.
+    fn at_terminal(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let cli = std::env::var("LIVEUPDATE_CLI_BIN").expect("LIVEUPDATE_CLI_BIN: run with make test");
+        let command_line = std::iter::once(cli.as_str())
+            .chain(args.iter().copied())
+            .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut child = Command::new("script")
+            .args(["--quiet", "--return", "--command", &command_line, "/dev/null"])
+            .env("LIVEUPDATE_SERVER", format!("http://{}", self.gw.addr))
+            .env("LIVEUPDATE_API_KEY", &self.key)
+            .env("HOME", &self.work)
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -220,7 +249,7 @@ fn signed_publishing_refuses_unsigned_and_wrongly_signed_bundles() {
 
     // A write key cannot switch the requirement off; revoked keys stop working.
     let org_write_key = {
-        let mut db = TestDb::reconnect(&s._db);
+        let mut db = TestDb::reconnect(&s.db);
         let org: i64 = db
             .client
             .query_one("SELECT organization_id FROM liveupdate.apps WHERE app_id = $1", &[&APP])
@@ -240,7 +269,7 @@ fn signed_publishing_refuses_unsigned_and_wrongly_signed_bundles() {
         "invalid_signature",
     );
 
-    let mut db = TestDb::reconnect(&s._db);
+    let mut db = TestDb::reconnect(&s.db);
     assert_eq!(db.count("SELECT count(*) FROM liveupdate.bundles"), 1, "only the well-signed bundle");
     let objects = std::fs::read_dir(s.gw.storage_root.join("files")).unwrap().count()
         + std::fs::read_dir(s.gw.storage_root.join("zips")).unwrap().count();
@@ -374,4 +403,108 @@ fn a_progressive_rollout_is_steered_from_the_cli() {
     assert_eq!(on_rollout(), 200, "promoted: the channel's bundle now");
     let pause_none = s.cli(&["channel", "rollout", APP, "production", "pause"]);
     assert_eq!(pause_none.status.code(), Some(1), "no rollout left to pause");
+}
+
+#[test]
+fn an_app_is_deleted_with_its_stored_objects_and_nothing_else() {
+    let mut s = setup_with("cli_delete_app", &[("LIVEUPDATE_PERIODIC_INTERVAL_MS", "300")]);
+    const OTHER: &str = "com.acme.other";
+    let shared = "console.log('a library both apps ship');\n".repeat(50);
+    for app in [OTHER, APP] {
+        s.ok(&["app", "create", app]);
+        s.ok(&["channel", "create", app, "production", "--public", "true", "--disable-auto-update", "none"]);
+        let page = format!("<!doctype html><title>{app}</title>");
+        let build = s.build(app, &[("index.html", page.as_str()), ("js/lib.js", shared.as_str())]);
+        s.ok(&["bundle", "upload", app, "1.0.1", &build, "--channel", "production"]);
+    }
+    let objects = stored_objects(&s.gw.storage_root);
+    // Each app's zip and page, and the library stored once for both.
+    assert_eq!(objects.len(), 5, "{objects:?}");
+    let device = "2e3d4c5b-6a79-4898-a877-665544332211";
+    s.db.exec(&format!(
+        "SELECT liveupdate.set_device_override('{APP}', '{device}', 'production'); \
+         SELECT liveupdate.add_signing_key('{APP}', 'release', 'Ps5Yhk8jh+oiYqeaFDg732l2UgwRcrAlUsxStjgBlzc=')"
+    ));
+    let Outcome::Update { .. } = Device::new(APP, device).outcome(s.gw.addr) else { panic!("no update") };
+
+    // Nobody at a terminal to confirm, and no --yes: refused before asking the server.
+    let unconfirmed = s.cli(&["app", "delete", APP]);
+    assert_eq!(unconfirmed.status.code(), Some(2), "{}", String::from_utf8_lossy(&unconfirmed.stderr));
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--yes"));
+    // Only admins delete apps: a write key is refused, by the CLI and by the API.
+    let org: i64 = s.db.client.query_one("SELECT id FROM liveupdate.organizations", &[]).unwrap().get(0);
+    let write_key: String =
+        s.db.client
+            .query_one("SELECT key FROM liveupdate.create_api_key($1, 'writer', 'write')", &[&org])
+            .unwrap()
+            .get(0);
+    let refused = s.cli(&["--api-key", &write_key, "app", "delete", APP, "--yes"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("403 forbidden"));
+    let path = format!("/v1/apps/{APP}");
+    let by_api = http::request(s.gw.addr, "DELETE", &path, &[("x-api-key", write_key.as_str())], b"");
+    assert_eq!(by_api.status, 403, "{}", String::from_utf8_lossy(&by_api.body));
+    assert_eq!(s.db.count(&format!("SELECT count(*) FROM liveupdate.apps WHERE app_id = '{APP}'")), 1);
+
+    // At a terminal (util-linux `script` gives it one): the app id must be typed.
+    let wrong = s.at_terminal(&["app", "delete", APP], "com.acme\n");
+    assert_eq!(wrong.status.code(), Some(2), "{}", String::from_utf8_lossy(&wrong.stdout));
+    assert!(String::from_utf8_lossy(&wrong.stdout).contains("Type the app id to confirm"));
+    assert_eq!(s.db.count(&format!("SELECT count(*) FROM liveupdate.apps WHERE app_id = '{APP}'")), 1);
+    let typed = s.at_terminal(&["app", "delete", APP], &format!("{APP}\n"));
+    assert!(typed.status.success(), "{}", String::from_utf8_lossy(&typed.stdout));
+    assert!(String::from_utf8_lossy(&typed.stdout).contains(&format!("deleted app {APP}")));
+    let gone = http::request(s.gw.addr, "GET", &path, &[("x-api-key", s.key.as_str())], b"");
+    assert_eq!(gone.status, 404);
+    let again = http::request(s.gw.addr, "DELETE", &path, &[("x-api-key", s.key.as_str())], b"");
+    assert_eq!(again.status, 404);
+    // What is left is the other app's: its bundle and channel; nothing of the deleted one.
+    for table in ["bundles", "channels"] {
+        let rows = s.db.count(&format!(
+            "SELECT count(*) FROM liveupdate.{table} AS t JOIN liveupdate.apps AS a ON a.id = t.app_id WHERE a.app_id = '{OTHER}'"
+        ));
+        assert_eq!(
+            (rows, s.db.count(&format!("SELECT count(*) FROM liveupdate.{table}"))),
+            (1, 1),
+            "{table}"
+        );
+    }
+    for table in ["device_overrides", "signing_keys", "deploy_history", "channel_guards"] {
+        assert_eq!(
+            s.db.count(&format!(
+                "SELECT count(*) FROM liveupdate.{table} WHERE app_id <> (SELECT id FROM liveupdate.apps)"
+            )),
+            0,
+            "{table}"
+        );
+    }
+
+    // The gateway's periodic work deletes what only the deleted app used: its zip and page.
+    let kept: Vec<String> = {
+        let other = s.db.client.query(
+            "SELECT b.storage_key FROM liveupdate.bundles AS b UNION SELECT f.storage_key FROM liveupdate.bundle_files AS f",
+            &[],
+        );
+        let mut keys: Vec<String> = other.unwrap().iter().map(|row| row.get(0)).collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert!(
+        liveupdate_e2e::eventually(20, || {
+            // Queued objects wait a minute before the gateway may claim them: let it pass.
+            s.db.exec("UPDATE liveupdate.storage_deletions SET queued_at = queued_at - interval '1 minute'");
+            stored_objects(&s.gw.storage_root) == kept
+        }),
+        "{:?}",
+        stored_objects(&s.gw.storage_root)
+    );
+    assert_eq!(s.db.count("SELECT count(*) FROM liveupdate.storage_deletions"), 0);
+
+    // The other app still serves its whole bundle.
+    let Outcome::Update { url, checksum, .. } = Device::new(OTHER, device).outcome(s.gw.addr) else {
+        panic!("the other app offers nothing")
+    };
+    let fetched = download::fetch_zip(&url, &checksum).unwrap();
+    assert_eq!(fetched.get("js/lib.js").map(Vec::as_slice), Some(shared.as_bytes()));
 }

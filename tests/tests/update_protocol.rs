@@ -276,8 +276,7 @@ fn manifests_follow_each_plugin_line() {
         {"file_name": "assets/app.js.br", "file_hash": "ef".repeat(32), "download_url": "https://cdn.acme.test/f/app"}
     ]);
     db.exec(&format!(
-        "SELECT liveupdate.register_bundle('{APP}', '1.0.1', manifest => '{manifest}'); \
-         UPDATE liveupdate.bundles SET storage_key = 'zips/1.0.1.zip' WHERE name = '1.0.1'; \
+        "SELECT liveupdate.register_bundle('{APP}', '1.0.1', manifest => '{manifest}', storage_key => 'zips/1.0.1.zip'); \
          SELECT liveupdate.create_channel('{APP}', 'production', bundle => '1.0.1', public => true)"
     ));
     let cases = [

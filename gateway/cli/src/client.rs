@@ -15,6 +15,8 @@ pub enum CliError {
     Unavailable(String),
     /// Something on this machine: missing file, bad archive, no configuration: exit 4.
     Local(String),
+    /// Bad usage, or an irreversible command that was not confirmed: exit 2.
+    Usage(String),
 }
 
 impl CliError {
@@ -23,6 +25,7 @@ impl CliError {
             CliError::Refused { .. } => 1,
             CliError::Unavailable(_) => 3,
             CliError::Local(_) => 4,
+            CliError::Usage(_) => 2,
         }
     }
 }
@@ -32,7 +35,7 @@ impl std::fmt::Display for CliError {
         match self {
             CliError::Refused { status, code, message } => write!(f, "refused ({status} {code}): {message}"),
             CliError::Unavailable(why) => write!(f, "server unavailable: {why}"),
-            CliError::Local(why) => f.write_str(why),
+            CliError::Local(why) | CliError::Usage(why) => f.write_str(why),
         }
     }
 }

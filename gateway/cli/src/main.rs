@@ -8,6 +8,7 @@
 
 mod archive;
 mod client;
+mod confirm;
 mod encrypt;
 mod keys;
 mod stats;
@@ -111,6 +112,14 @@ enum AppCommand {
     /// Signing keys allowed to sign the app's bundles
     #[command(subcommand)]
     SigningKey(SigningKeyCommand),
+    /// Delete an app and everything of it: channels, bundles and their stored files, devices,
+    /// statistics (admin rights). Asks to type the app id, unless --yes
+    Delete {
+        app_id: String,
+        /// Do not ask (needed without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -440,6 +449,18 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
                 json["require_signature"]
             );
             Ok(Answer { json, text })
+        }
+        Command::App(AppCommand::Delete { app_id, yes }) => {
+            if !yes {
+                confirm::typed(
+                    &format!(
+                        "This deletes {app_id} with its channels, bundles, devices and statistics; it cannot be undone.\nType the app id to confirm: "
+                    ),
+                    &app_id,
+                )?;
+            }
+            let json = client.call(Method::DELETE, &format!("apps/{}", segment(&app_id)), &[], None).await?;
+            Ok(Answer { json, text: format!("deleted app {app_id}") })
         }
         Command::App(AppCommand::SigningKey(SigningKeyCommand::Add { app_id, name, public_key })) => {
             let path = format!("apps/{}/signing-keys", segment(&app_id));

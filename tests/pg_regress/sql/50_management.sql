@@ -77,7 +77,8 @@ INSERT INTO operations VALUES
  (20, 'get app two', $q$SELECT liveupdate.api_get_app('{"app_id": "com.ma.two"}')$q$),
  (21, 'deploy app two', $q$SELECT liveupdate.api_update_channel('{"app_id": "com.ma.two", "channel": "production", "bundle": "1.1.0"}')$q$),
  (22, 'get org b app', $q$SELECT liveupdate.api_get_app('{"app_id": "com.mb.one"}')$q$),
- (23, 'deploy org b', $q$SELECT liveupdate.api_update_channel('{"app_id": "com.mb.one", "channel": "production", "bundle": "1.1.0"}')$q$);
+ (23, 'deploy org b', $q$SELECT liveupdate.api_update_channel('{"app_id": "com.mb.one", "channel": "production", "bundle": "1.1.0"}')$q$),
+ (24, 'delete app', $q$SELECT liveupdate.api_delete_app('{"app_id": "com.ma.one"}')$q$);
 GRANT SELECT ON operations TO PUBLIC;
 
 -- One row per principal: a role, a JWT subject or an API key (as PostgREST's x-api-key header

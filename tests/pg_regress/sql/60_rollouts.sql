@@ -53,6 +53,28 @@ SELECT (SELECT count(*) FROM at_10) AS at_10, (SELECT count(*) FROM at_20) AS at
        (SELECT count(*) FROM (SELECT d FROM at_10 EXCEPT SELECT d FROM back_at_10) x)
      + (SELECT count(*) FROM (SELECT d FROM back_at_10 EXCEPT SELECT d FROM at_10) y) AS changed_after_lowering;
 SELECT liveupdate.end_rollout('com.rollout.app', 'production', false);
+-- Pausing or narrowing a rollout keeps the devices already running its bundle on it (protocol.md
+-- §3.2: the guard's default action, pause, is not a rollback) and selects nobody new; abandoning
+-- moves them back. What 2,000 devices running builtin, and the same devices running 1.0.4, get.
+CREATE FUNCTION pg_temp.answers(running text) RETURNS TABLE (answer text, devices bigint) LANGUAGE sql AS $$
+    SELECT coalesce(r.body ->> 'version', r.body ->> 'kind'), count(*)
+    FROM generate_series(1, 2000) AS i
+    CROSS JOIN LATERAL (SELECT liveupdate.resolve_update(jsonb_build_object('app_id', 'com.rollout.app',
+        'device_id', md5(i::text)::uuid, 'platform', 'android', 'version_build', '1.0.0',
+        'version_name', running, 'plugin_version', '8.51.14')) AS body) AS r
+    GROUP BY 1 ORDER BY 1
+$$;
+CREATE TEMP TABLE rollout_steps (position int, step text, running text, answer text, devices bigint);
+SELECT liveupdate.register_bundle('com.rollout.app', '1.0.4', external_url => 'https://cdn.example.com/1.0.4.zip') > 0 AS registered;
+SELECT liveupdate.start_rollout('com.rollout.app', 'production', '1.0.4', 5000);
+INSERT INTO rollout_steps SELECT 1, 'at 50%', running, a.* FROM unnest(ARRAY['builtin', '1.0.4']) AS running, pg_temp.answers(running) AS a;
+SELECT liveupdate.set_rollout('com.rollout.app', 'production', 1000);
+INSERT INTO rollout_steps SELECT 2, 'narrowed to 10%', running, a.* FROM unnest(ARRAY['builtin', '1.0.4']) AS running, pg_temp.answers(running) AS a;
+SELECT liveupdate.api_rollout('{"app_id": "com.rollout.app", "channel": "production", "action": "pause"}') -> 'rollout' AS paused;
+INSERT INTO rollout_steps SELECT 3, 'paused', running, a.* FROM unnest(ARRAY['builtin', '1.0.4']) AS running, pg_temp.answers(running) AS a;
+SELECT liveupdate.api_rollout('{"app_id": "com.rollout.app", "channel": "production", "action": "abandon"}') -> 'rollout' AS abandoned;
+INSERT INTO rollout_steps SELECT 4, 'abandoned', running, a.* FROM unnest(ARRAY['builtin', '1.0.4']) AS running, pg_temp.answers(running) AS a;
+SELECT step, running, answer, devices FROM rollout_steps ORDER BY position, running, answer;
 -- bad input
 SELECT liveupdate.api_rollout('{"app_id": "com.rollout.app", "channel": "production", "action": "pause"}');
 SELECT liveupdate.start_rollout('com.rollout.app', 'production', '1.0.2', 100);

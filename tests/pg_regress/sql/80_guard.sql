@@ -173,3 +173,22 @@ FROM jsonb_array_elements(liveupdate.app_stats('com.stats.app', '2026-02-28', '2
 SELECT jsonb_object_keys(liveupdate.run_periodic()) AS step ORDER BY 1;
 SELECT runner, summary ? 'guard' AS guarded FROM liveupdate.periodic_runs ORDER BY id DESC LIMIT 1;
 SELECT liveupdate.periodic_scheduled_by_cron() AS cron;
+
+-- A rollback the signing rule forbids: the previous bundle is unsigned and the app has required
+-- signatures since. The guard cannot point the channel at it (LU001, integrity.sql), says why,
+-- and only alerts.
+SELECT liveupdate.create_app(liveupdate.create_organization('guard signed'), 'com.guard.signed') > 0 AS app;
+SELECT bool_and(liveupdate.register_bundle('com.guard.signed', v, external_url => 'https://cdn.example.com/s' || v || '.zip') > 0) AS bundles
+FROM unnest(ARRAY['1.0.0', '2.0.0']) AS v;
+SELECT liveupdate.create_channel('com.guard.signed', 'production', bundle => '1.0.0', public => true) > 0 AS production;
+SELECT liveupdate.set_channel_bundle('com.guard.signed', 'production', '2.0.0');
+SELECT liveupdate.update_app('com.guard.signed', require_signature => true);
+INSERT INTO liveupdate.device_events (received_at, app_id, device_id, action, version_name, bundle_id, platform, is_prod, is_emulator)
+SELECT clock_timestamp(), b.app_id, md5('signed' || i)::uuid, CASE WHEN i <= 60 THEN 'set' ELSE 'update_fail' END, '2.0.0', b.id,
+       'ios', true, false
+FROM liveupdate.bundles AS b, generate_series(1, 85) AS i
+WHERE b.name = '2.0.0' AND b.app_id = (SELECT id FROM liveupdate.apps WHERE app_id = 'com.guard.signed');
+SELECT c.name AS channel, g.action, g.outcome FROM liveupdate.run_guard() AS g JOIN liveupdate.channels AS c ON c.id = g.channel_id
+WHERE c.app_id = (SELECT id FROM liveupdate.apps WHERE app_id = 'com.guard.signed');
+SELECT b.name AS still_deployed FROM liveupdate.channels AS c JOIN liveupdate.bundles AS b ON b.id = c.bundle_id
+WHERE c.app_id = (SELECT id FROM liveupdate.apps WHERE app_id = 'com.guard.signed');
