@@ -280,8 +280,7 @@ fn electron_apps_get_updates_on_their_own_line() {
     let manifest =
         json!([{"file_name": "index.html", "file_hash": hash, "download_url": "https://cdn.acme.test/f/i"}]);
     db.exec(&format!(
-        "SELECT liveupdate.register_bundle('{APP}', '1.0.2', manifest => '{manifest}'); \
-         UPDATE liveupdate.bundles SET storage_key = 'zips/1.0.2.zip' WHERE name = '1.0.2'; \
+        "SELECT liveupdate.register_bundle('{APP}', '1.0.2', manifest => '{manifest}', storage_key => 'zips/1.0.2.zip'); \
          SELECT liveupdate.set_channel_bundle('{APP}', 'production', '1.0.2')"
     ));
     let mut electron = Device::new(APP, DEVICE).plugin("0.0.1");
