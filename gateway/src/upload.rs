@@ -10,7 +10,7 @@
 //! Memory stays flat whatever the archive's size: every step streams between files.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -322,55 +322,74 @@ fn decode_body(
     Ok(out.finish().map_err(io("archive flush"))?.0)
 }
 
-type Zip = zip::ZipArchive<BufReader<File>>;
-
-/// An opened zip and its entries' headers.
-fn open_zip(path: &Path) -> Result<(Zip, Vec<EntryHeader>), UploadError> {
-    let not_a_zip = |e: zip::result::ZipError| UploadError::from(ArchiveError::NotAZip(e.to_string()));
-    let file = File::open(path).map_err(io("open archive"))?;
-    let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(not_a_zip)?;
-    let mut headers = Vec::with_capacity(zip.len());
-    for index in 0..zip.len() {
-        let entry = zip.by_index_raw(index).map_err(not_a_zip)?;
-        headers.push(EntryHeader {
-            name: entry.name().to_owned(),
-            is_dir: entry.is_dir(),
-            is_symlink: entry.is_symlink(),
-            compressed_size: entry.compressed_size(),
-            size: entry.size(),
-        });
-    }
-    Ok((zip, headers))
+/// A zip being read: its entries' headers as the central directory declares them, and their
+/// contents on demand. Generic over the reader so that the same checks run on an uploaded file
+/// and on bytes in memory (the fuzz targets in tests/fuzz).
+pub struct ZipReader<R> {
+    zip: zip::ZipArchive<R>,
+    headers: Vec<EntryHeader>,
 }
 
-/// Inflates entry `index` to `target`, answering (SHA-256, size). Never trusts the declared size:
-/// inflates at most one byte more than it, then compares.
-fn extract(
-    zip: &mut Zip,
-    headers: &[EntryHeader],
-    index: usize,
-    target: &Path,
-) -> Result<(String, u64), UploadError> {
-    let corrupt = || UploadError::from(ArchiveError::CorruptEntry(headers[index].name.clone()));
-    let mut entry = zip.by_index(index).map_err(|_| corrupt())?;
-    let mut out = HashingWriter::new(BufWriter::new(File::create(target).map_err(io("unpacked file"))?));
-    let declared = headers[index].size;
-    let copied = std::io::copy(&mut (&mut entry).take(declared + 1), &mut out).map_err(|_| corrupt())?;
-    if copied != declared {
-        return Err(corrupt());
+impl<R: Read + Seek> ZipReader<R> {
+    /// Reads the central directory; anything unreadable is `invalid_archive`.
+    pub fn new(reader: R) -> Result<ZipReader<R>, UploadError> {
+        let not_a_zip = |e: zip::result::ZipError| UploadError::from(ArchiveError::NotAZip(e.to_string()));
+        let mut zip = zip::ZipArchive::new(reader).map_err(not_a_zip)?;
+        let mut headers = Vec::with_capacity(zip.len());
+        for index in 0..zip.len() {
+            let entry = zip.by_index_raw(index).map_err(not_a_zip)?;
+            headers.push(EntryHeader {
+                name: entry.name().to_owned(),
+                is_dir: entry.is_dir(),
+                is_symlink: entry.is_symlink(),
+                compressed_size: entry.compressed_size(),
+                size: entry.size(),
+            });
+        }
+        Ok(ZipReader { zip, headers })
     }
-    out.finish().map_err(io("unpacked flush"))
+
+    /// Every entry, in archive order, as declared.
+    pub fn headers(&self) -> &[EntryHeader] {
+        &self.headers
+    }
+
+    /// Inflates entry `index` into `out`, answering (SHA-256, size). Never trusts the declared
+    /// size: inflates at most one byte more than it, then compares.
+    pub fn extract(&mut self, index: usize, out: impl Write) -> Result<(String, u64), UploadError> {
+        let header = self.headers.get(index).ok_or_else(|| {
+            UploadError::from(ArchiveError::NotAZip(format!("the archive has no entry {index}")))
+        })?;
+        let corrupt = || UploadError::from(ArchiveError::CorruptEntry(header.name.clone()));
+        let mut entry = self.zip.by_index(index).map_err(|_| corrupt())?;
+        let mut out = HashingWriter::new(out);
+        let copied =
+            std::io::copy(&mut (&mut entry).take(header.size + 1), &mut out).map_err(|_| corrupt())?;
+        if copied != header.size {
+            return Err(corrupt());
+        }
+        out.finish().map_err(io("unpacked flush"))
+    }
+}
+
+fn open_zip(path: &Path) -> Result<ZipReader<BufReader<File>>, UploadError> {
+    ZipReader::new(BufReader::new(File::open(path).map_err(io("open archive"))?))
+}
+
+/// A new file for an unpacked entry.
+fn create(path: &Path) -> Result<BufWriter<File>, UploadError> {
+    Ok(BufWriter::new(File::create(path).map_err(io("unpacked file"))?))
 }
 
 /// A plain zip: checked as the plugin unpacks it; each file stored by its SHA-256, brotli where
 /// it pays.
 fn unpack_plain(dir: &Path, archive: PathBuf, sha256: &str, bounds: Bounds) -> Result<Unpacked, UploadError> {
-    let (mut zip, headers) = open_zip(&archive)?;
-    let plan = archive::plan(&headers, bounds)?;
+    let mut zip = open_zip(&archive)?;
+    let plan = archive::plan(zip.headers(), bounds)?;
     let mut files = Vec::with_capacity(plan.len());
     for (number, (index, path)) in plan.into_iter().enumerate() {
         let local = dir.join(format!("f{number}"));
-        let (file_hash, size) = extract(&mut zip, &headers, index, &local)?;
+        let (file_hash, size) = zip.extract(index, create(&local)?)?;
         let brotli_path = dir.join(format!("f{number}.br"));
         files.push(match brotli_variant(&local, size, &brotli_path).map_err(io("brotli"))? {
             Some(brotli_size) => StoredFile {
@@ -398,21 +417,21 @@ fn unpack_plain(dir: &Path, archive: PathBuf, sha256: &str, bounds: Bounds) -> R
 /// by the SHA-256 of its ciphertext; nothing else may be in the archive.
 fn unpack_encrypted(dir: &Path, transport: &Path, bounds: Bounds) -> Result<Unpacked, UploadError> {
     let invalid = |why: String| UploadError::from(ArchiveError::NotAZip(why));
-    let (mut zip, headers) = open_zip(transport)?;
-    let plan = archive::plan_transport(&headers, bounds)?;
+    let mut zip = open_zip(transport)?;
+    let plan = archive::plan_transport(zip.headers(), bounds)?;
     let position = |name: &str| plan.iter().find(|(_, path)| path == name).map(|(index, _)| *index);
     let manifest_index = position("manifest.json").ok_or_else(|| invalid("no manifest.json".into()))?;
     let zip_index = position("bundle.zip").ok_or_else(|| invalid("no bundle.zip".into()))?;
-    if headers[manifest_index].size > 16 * 1024 * 1024 {
+    if zip.headers()[manifest_index].size > 16 * 1024 * 1024 {
         return Err(invalid("manifest.json is over 16 MiB".into()));
     }
     let manifest_path = dir.join("manifest.json");
-    extract(&mut zip, &headers, manifest_index, &manifest_path)?;
+    zip.extract(manifest_index, create(&manifest_path)?)?;
     let manifest: Vec<Value> =
         serde_json::from_slice(&std::fs::read(&manifest_path).map_err(io("manifest"))?)
             .map_err(|e| invalid(format!("manifest.json is not a JSON array: {e}")))?;
     let archive = dir.join("bundle.zip");
-    let (zip_sha256, _) = extract(&mut zip, &headers, zip_index, &archive)?;
+    let (zip_sha256, _) = zip.extract(zip_index, create(&archive)?)?;
     if plan.len() != manifest.len() + 2 {
         return Err(invalid("the archive holds files the manifest does not list".into()));
     }
@@ -425,7 +444,7 @@ fn unpack_encrypted(dir: &Path, transport: &Path, bounds: Bounds) -> Result<Unpa
         let index = position(&format!("files/{file_name}"))
             .ok_or_else(|| invalid(format!("manifest entry {file_name:?} has no files/{file_name}")))?;
         let local = dir.join(format!("e{number}"));
-        let (object_sha256, size) = extract(&mut zip, &headers, index, &local)?;
+        let (object_sha256, size) = zip.extract(index, create(&local)?)?;
         files.push(StoredFile {
             file_name,
             file_hash,
@@ -557,5 +576,43 @@ impl<W: Write> Write for HashingWriter<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, data) in entries {
+            writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            writer.write_all(data).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn zip_reader_lists_and_inflates_entries_from_memory() {
+        let bytes = zip_of(&[("index.html", b"<html>"), ("js/app.js", &[b'x'; 4000])]);
+        let mut zip = ZipReader::new(Cursor::new(bytes)).unwrap();
+        let names: Vec<_> = zip.headers().iter().map(|h| (h.name.as_str(), h.size)).collect();
+        assert_eq!(names, [("index.html", 6), ("js/app.js", 4000)]);
+        let mut inflated = Vec::new();
+        let (sha256, size) = zip.extract(1, &mut inflated).unwrap();
+        assert_eq!((size, inflated.len()), (4000, 4000));
+        let expected: String =
+            Sha256::digest([b'x'; 4000]).iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(sha256, expected);
+        assert_eq!(zip.extract(2, std::io::sink()).unwrap_err().code, "invalid_archive");
+    }
+
+    #[test]
+    fn unreadable_archives_are_refused() {
+        let error = ZipReader::new(Cursor::new(b"not a zip".to_vec())).err().unwrap();
+        assert_eq!((error.status, error.code), (StatusCode::BAD_REQUEST, "invalid_archive"));
     }
 }
