@@ -1,5 +1,5 @@
 # The two commands of the README, plus the benchmark. Each works on a fresh Debian 12 machine as root.
-.PHONY: serve test bench bench-bundles bench-stats migrate
+.PHONY: serve test bench bench-bundles bench-stats migrate fuzz
 
 serve:  ## install what is missing, build, start PostgreSQL + the gateway on 127.0.0.1:8080
 	bash .ci/serve
@@ -18,3 +18,6 @@ bench-stats:  ## statistics aggregation rate, freshness and query latency (see .
 
 migrate:  ## apply migrations/ to DATABASE_URL (see .ci/migrate)
 	bash .ci/migrate
+
+fuzz:  ## coverage-guided fuzzing of the request, stats, channel, archive and management parsers (see .ci/fuzz)
+	bash .ci/fuzz
