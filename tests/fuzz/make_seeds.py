@@ -55,6 +55,9 @@ def update_check():
     write("update_check", "manifest_size_files.json", body(version="1.0.2", files=[
         {"file_name": "css/app.css", "file_hash": "c" * 64}]))
     write("update_check", "not_json.txt", "{\"platform\": \"android\",")
+    # Reproducers of defects the round trip found (see version.rs and request.rs tests).
+    write("update_check", "regression_version_build_padding.json", body(version_build="1-" + "a" * 126))
+    write("update_check", "regression_install_source_lowercase.json", body(install_source="\u0130" * 40))
 
 
 def stats():
@@ -76,6 +79,11 @@ def stats():
     write("stats", "empty.json", "[]")
     write("stats", "mixed_apps.json", json.dumps([event, dict(event, app_id="com.other.app")]))
     write("stats", "bad_action.json", json.dumps([event, dict(event, action="made_up")]))
+    # Reproducers of defects the stored-row check found (see version.rs and stats.rs tests).
+    write("stats", "regression_version_build_padding.json",
+          json.dumps([dict(event, version_build="1-" + "a" * 126)]))
+    write("stats", "regression_install_source_lowercase.json",
+          json.dumps([dict(event, install_source="\u0130" * 40)]))
 
 
 def channel_self():
