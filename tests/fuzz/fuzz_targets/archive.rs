@@ -12,8 +12,14 @@ use liveupdate_core::integrity;
 use liveupdate_gateway::upload::{UploadError, ZipReader};
 
 /// Every code an archive can be refused with.
-const ARCHIVE_CODES: &[&str] =
-    &["invalid_archive", "unsafe_path", "symlink_in_archive", "duplicate_path", "missing_index_html", "archive_too_large"];
+const ARCHIVE_CODES: &[&str] = &[
+    "invalid_archive",
+    "unsafe_path",
+    "symlink_in_archive",
+    "duplicate_path",
+    "missing_index_html",
+    "archive_too_large",
+];
 
 fuzz_target!(|bytes: &[u8]| {
     let mut zip = match ZipReader::new(Cursor::new(bytes)) {
@@ -21,7 +27,8 @@ fuzz_target!(|bytes: &[u8]| {
         Err(error) => return assert_refused(&error),
     };
     let headers = zip.headers().to_vec();
-    let planned = [archive::plan(&headers, Bounds::default()), archive::plan_transport(&headers, Bounds::default())];
+    let planned =
+        [archive::plan(&headers, Bounds::default()), archive::plan_transport(&headers, Bounds::default())];
     for plan in planned {
         let files = match plan {
             Ok(files) => files,

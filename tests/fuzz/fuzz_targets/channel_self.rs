@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use liveupdate_core::channel::{self, ChannelRequest, Operation};
+use liveupdate_fuzz::holds_nul;
 use liveupdate_gateway::handlers::channel_request;
 
 const OPERATIONS: [Operation; 4] = [Operation::Set, Operation::Get, Operation::List, Operation::Unset];
@@ -21,7 +22,9 @@ fuzz_target!(|input: &[u8]| {
     for operation in OPERATIONS {
         let Ok(request) = channel_request(operation, query.clone(), body) else { continue };
         assert_eq!(request.operation, operation);
-        let again = ChannelRequest::from_json(operation, &request.to_json());
+        let json = request.to_json();
+        assert!(!holds_nul(&json), "an accepted request holds a NUL: {json}");
+        let again = ChannelRequest::from_json(operation, &json);
         assert_eq!(again.as_ref(), Ok(&request), "to_json does not parse back to the same request");
     }
 });

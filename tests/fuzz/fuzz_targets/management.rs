@@ -66,7 +66,13 @@ fn validate(fields: &serde_json::Map<String, Value>) {
     let public_key = text("public_key").and_then(signing::decode_public_key);
     if let (Some(public_key), Some(signature)) = (public_key, text("signature")) {
         let (app_id, version, checksum) = (text("app_id"), text("version"), text("checksum"));
-        signing::verify(&public_key, app_id.unwrap_or(""), version.unwrap_or(""), checksum.unwrap_or(""), signature);
+        signing::verify(
+            &public_key,
+            app_id.unwrap_or(""),
+            version.unwrap_or(""),
+            checksum.unwrap_or(""),
+            signature,
+        );
     }
     for entry in fields.get("manifest").and_then(Value::as_array).into_iter().flatten() {
         let text = |key: &str| entry.get(key).and_then(Value::as_str);

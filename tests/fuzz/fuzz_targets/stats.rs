@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use liveupdate_core::stats::{self, ParsedStats, StatsEvent};
+use liveupdate_fuzz::holds_nul;
 use serde_json::Value;
 
 fuzz_target!(|body: &[u8]| {
@@ -15,6 +16,7 @@ fuzz_target!(|body: &[u8]| {
     }
     for event in batch.events.iter().flatten() {
         let row = event.to_json();
+        assert!(!holds_nul(&row), "a stored row holds a NUL: {row}");
         let text = row.to_string();
         assert_eq!(serde_json::from_str::<Value>(&text).ok().as_ref(), Some(&row), "row JSON round trip");
         let again = StatsEvent::from_json(&as_event(&batch.app_id, row));
