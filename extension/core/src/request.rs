@@ -290,7 +290,7 @@ mod tests {
         assert_eq!(UpdateRequest::from_json(&req.to_json()).unwrap(), req);
     }
 
-    /// Found by the update_check fuzz target's round trip: Unicode lowercasing can lengthen a
+    /// Caught by the update_check fuzz target's round-trip check: Unicode lowercasing can lengthen a
     /// string ('İ' becomes "i̇"), so 40 of them lowercased to 80 characters, over the 64 the
     /// extension then enforces on the same field.
     #[test]

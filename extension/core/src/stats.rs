@@ -322,7 +322,7 @@ mod tests {
         body
     }
 
-    /// Found by the stats fuzz target (the stored row must validate again): Unicode lowercasing
+    /// Caught by the stats fuzz target's check that a stored row validates again: Unicode lowercasing
     /// lengthened 40 'İ' to 80 characters, over the field's limit of 64.
     #[test]
     fn install_source_stays_within_its_limit_once_normalised() {

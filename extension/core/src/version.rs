@@ -99,7 +99,7 @@ mod tests {
         assert!(coerce_native("99999999999999999999999.0.0").is_err());
     }
 
-    /// Found by the update_check and stats fuzz targets' round trip: a coerced version is sent on
+    /// Caught by the update_check and stats fuzz targets' round-trip check: a coerced version is sent on
     /// as text (to the extension, into stored rows) and read again, so it must stay within the
     /// length the parsers accept; padding "1-<126 characters>" made it 132 long.
     #[test]
