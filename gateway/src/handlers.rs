@@ -115,26 +115,7 @@ pub async fn channel_self(
         Ok(bytes) => bytes,
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
     };
-    let mut fields = match operation {
-        Operation::List | Operation::Unset => query,
-        Operation::Set | Operation::Get => Value::Object(Default::default()),
-    };
-    if operation != Operation::List && !body.is_empty() {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(body)) => {
-                if let Some(fields) = fields.as_object_mut() {
-                    fields.extend(body);
-                }
-            }
-            Ok(_) => fields = Value::Null,
-            Err(e) => {
-                let refusal =
-                    Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string());
-                return Ok(response::extension_answer(&refusal.to_json()));
-            }
-        }
-    }
-    let channel_request = match ChannelRequest::from_json(operation, &fields) {
+    let channel_request = match channel_request(operation, query, &body) {
         Ok(request) => request,
         Err(refusal) => return Ok(response::extension_answer(&refusal.to_json())),
     };
@@ -147,6 +128,29 @@ pub async fn channel_self(
         .await
         .map_err(|error| database_error(state, "channel_self", error))?;
     Ok(response::extension_answer(&answer))
+}
+
+/// A `/channel_self` request from its query string (as [`channel::query_to_json`] reads it; used
+/// by GET and DELETE) and its JSON body (POST, PUT and DELETE, whose body fields win), validated.
+pub fn channel_request(operation: Operation, query: Value, body: &[u8]) -> Result<ChannelRequest, Refusal> {
+    let mut fields = match operation {
+        Operation::List | Operation::Unset => query,
+        Operation::Set | Operation::Get => Value::Object(Default::default()),
+    };
+    if operation != Operation::List && !body.is_empty() {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(body)) => {
+                if let Some(fields) = fields.as_object_mut() {
+                    fields.extend(body);
+                }
+            }
+            Ok(_) => fields = Value::Null,
+            Err(e) => {
+                return Err(Refusal::new(Code::InvalidJsonParseBody).with_more_info("reason", e.to_string()));
+            }
+        }
+    }
+    ChannelRequest::from_json(operation, &fields)
 }
 
 /// The three limits of protocol.md §6.5; the first exceeded one answers. A list request without a
@@ -292,4 +296,32 @@ pub fn metrics(state: &State) -> Response<Body> {
         hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
     );
     response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
+mod tests {
+    use super::*;
+
+    const QUERY: &str = "app_id=com.example.app&platform=android&is_emulator=false&is_prod=true\
+                         &device_id=8e1c1a7e-3d6b-4e1e-9e8e-0c5b1d2a3f40";
+
+    fn read(operation: Operation, query: &str, body: &str) -> Result<ChannelRequest, Refusal> {
+        channel_request(operation, channel::query_to_json(query).unwrap(), body.as_bytes())
+    }
+
+    #[test]
+    fn channel_requests_come_from_the_query_or_the_body() {
+        let body = r#"{"app_id": "com.example.app", "platform": "ios", "channel": "beta",
+                       "device_id": "8e1c1a7e-3d6b-4e1e-9e8e-0c5b1d2a3f40"}"#;
+        let set = read(Operation::Set, QUERY, body).unwrap();
+        assert_eq!((set.platform.as_str(), set.channel.as_deref()), ("ios", Some("beta")));
+        assert_eq!(read(Operation::Get, QUERY, "").unwrap_err().code, Code::InvalidJsonBody, "no body");
+        let list = read(Operation::List, QUERY, "not even JSON").unwrap();
+        assert_eq!(list.platform.as_str(), "android", "GET reads the query only");
+        let unset = read(Operation::Unset, QUERY, r#"{"platform": "electron"}"#).unwrap();
+        assert_eq!(unset.platform.as_str(), "electron", "on DELETE the body's fields win");
+        assert_eq!(read(Operation::Set, "", "{").unwrap_err().code, Code::InvalidJsonParseBody);
+        assert_eq!(read(Operation::Unset, QUERY, "[1]").unwrap_err().code, Code::InvalidQueryParameters);
+    }
 }

@@ -366,8 +366,7 @@ async fn request_input(
     client: IpAddr,
 ) -> Result<Value, Response<Body>> {
     let invalid = |message: &str| error(StatusCode::BAD_REQUEST, "invalid_request", message);
-    let from_query = matches!(*request.method(), Method::GET | Method::DELETE);
-    let mut input = if from_query {
+    let input = if matches!(*request.method(), Method::GET | Method::DELETE) {
         channel::query_to_json(request.uri().query().unwrap_or(""))
             .map_err(|_| invalid("The query string has invalid percent-encoding"))?
     } else {
@@ -382,23 +381,34 @@ async fn request_input(
             }
             Err(transport) => return Err(transport.into_response()),
         };
-        if body.iter().all(u8::is_ascii_whitespace) {
-            json!({})
-        } else {
-            match serde_json::from_slice::<Value>(&body) {
-                Ok(value @ Value::Object(_)) => value,
-                Ok(_) => return Err(invalid("The request body must be a JSON object")),
-                Err(e) => return Err(invalid(&format!("The request body is not valid JSON: {e}"))),
-            }
-        }
+        body_input(&body).map_err(|message| invalid(&message))?
     };
+    with_path_fields(input, call).map_err(|message| invalid(&message))
+}
+
+/// A request body as an operation's input: a JSON object, or `{}` when the body is blank. The
+/// error is the message of the 400 `invalid_request`.
+pub fn body_input(body: &[u8]) -> Result<Value, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err("The request body must be a JSON object".to_owned()),
+        Err(e) => Err(format!("The request body is not valid JSON: {e}")),
+    }
+}
+
+/// Adds the call's path parameters to its input; a field the path gives may not say otherwise
+/// in the body or query. The error is the message of the 400 `invalid_request`.
+pub fn with_path_fields(mut input: Value, call: &Call) -> Result<Value, String> {
     let Some(fields) = input.as_object_mut() else {
-        return Err(invalid("The request must be a JSON object"));
+        return Err("The request must be a JSON object".to_owned());
     };
     for (name, value) in &call.path_fields {
         match fields.get(*name) {
             Some(given) if given.as_str() != Some(value.as_str()) => {
-                return Err(invalid(&format!("\"{name}\" is given by the path")));
+                return Err(format!("\"{name}\" is given by the path"));
             }
             _ => {
                 fields.insert((*name).to_owned(), Value::String(value.clone()));
@@ -457,6 +467,26 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
             "the SHA-256 test vector"
         );
+    }
+
+    #[test]
+    fn bodies_are_json_objects_and_paths_win() {
+        assert_eq!(body_input(b" \n").unwrap(), json!({}));
+        assert_eq!(body_input(br#"{"name": "x"}"#).unwrap(), json!({"name": "x"}));
+        assert!(body_input(b"[1]").unwrap_err().contains("must be a JSON object"));
+        assert!(body_input(b"{").unwrap_err().contains("not valid JSON"));
+        let Route::Call(call) = route(&Method::PATCH, "/v1/apps/com.example.app") else { panic!() };
+        let merged = with_path_fields(json!({"name": "x"}), &call).unwrap();
+        assert_eq!(merged, json!({"name": "x", "app_id": "com.example.app"}));
+        let agreeing = json!({"app_id": "com.example.app"});
+        assert_eq!(with_path_fields(agreeing.clone(), &call).unwrap(), agreeing);
+        for contradiction in [json!({"app_id": "com.other.app"}), json!({"app_id": 7})] {
+            assert_eq!(
+                with_path_fields(contradiction, &call).unwrap_err(),
+                "\"app_id\" is given by the path"
+            );
+        }
+        assert!(with_path_fields(json!("text"), &call).is_err());
     }
 
     /// The OpenAPI document describes exactly the routes served, with a 2xx answer for each.

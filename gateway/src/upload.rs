@@ -12,7 +12,7 @@
 //! Memory stays flat whatever the archive's size: every step streams between files.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use http_body_util::BodyExt;
@@ -335,76 +335,101 @@ fn decode_body(
     out.finish().map_err(io("archive flush"))
 }
 
-type Zip = zip::ZipArchive<BufReader<File>>;
-
-/// An opened zip and its entries' headers, each checked against its local header.
-fn open_zip(path: &Path) -> Result<(Zip, Vec<EntryHeader>), UploadError> {
-    let not_a_zip = |e: zip::result::ZipError| UploadError::from(ArchiveError::NotAZip(e.to_string()));
-    let file = File::open(path).map_err(io("open archive"))?;
-    let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(not_a_zip)?;
-    let mut reader = BufReader::new(File::open(path).map_err(io("open archive"))?);
-    let central = zip_headers::checked_entries(&mut reader, zip.central_directory_start(), zip.offset())?;
-    // The zip crate keeps one entry per name; with names unique, it must have read what we did.
-    if central.len() != zip.len() {
-        return Err(ArchiveError::NotAZip("the central directory's entries are miscounted".into()).into());
-    }
-    let mut headers = Vec::with_capacity(zip.len());
-    for (index, checked) in central.iter().enumerate() {
-        let entry = zip.by_index_raw(index).map_err(not_a_zip)?;
-        if entry.name_raw() != checked.name || entry.header_start() != checked.header_offset {
-            return Err(ArchiveError::NotAZip("the central directory reads two ways".into()).into());
-        }
-        headers.push(EntryHeader {
-            name: entry.name().to_owned(),
-            is_dir: entry.is_dir(),
-            is_symlink: entry.is_symlink(),
-            compressed_size: entry.compressed_size(),
-            size: entry.size(),
-        });
-    }
-    Ok((zip, headers))
+/// A zip being read: its entries' headers as the central directory declares them, each checked
+/// against its local header, and their contents on demand. Generic over the reader so that the
+/// same checks run on an uploaded file and on bytes in memory (the fuzz targets in tests/fuzz).
+pub struct ZipReader<R> {
+    zip: zip::ZipArchive<R>,
+    headers: Vec<EntryHeader>,
 }
 
-/// Inflates entry `index` to `target`, answering (SHA-256, size). Trusts nothing the archive
-/// declares: inflates at most one byte more than the declared size, then compares; checks the
-/// CRC-32; and the compressed stream must end exactly where the entry's compressed data does, as
-/// a streaming unzipper (Android's) reads on after the stream's end, to a data descriptor and the
-/// next local header: anything hidden in between would be unpacked by it and never seen here.
-fn extract(
-    zip: &mut Zip,
-    headers: &[EntryHeader],
-    index: usize,
-    target: &Path,
-) -> Result<(String, u64), UploadError> {
-    let corrupt = || UploadError::from(ArchiveError::CorruptEntry(headers[index].name.clone()));
-    let unpacking = |e: std::io::Error| {
-        if storage::is_no_space(&e) { UploadError::no_space("unpacking") } else { corrupt() }
-    };
-    let raw = zip.by_index_raw(index).map_err(|_| corrupt())?;
-    let (method, compressed_size, crc32) = (raw.compression(), raw.compressed_size(), raw.crc32());
-    if raw.encrypted() {
-        return Err(corrupt());
-    }
-    let mut out = HashingWriter::new(BufWriter::new(File::create(target).map_err(io("unpacked file"))?));
-    let declared = headers[index].size;
-    let mut raw = BufReader::new(raw);
-    let (copied, consumed, crc) = match method {
-        zip::CompressionMethod::Stored => {
-            let mut data = Crc32Reader::new(&mut raw);
-            let copied = std::io::copy(&mut (&mut data).take(declared + 1), &mut out).map_err(unpacking)?;
-            (copied, copied, data.crc32())
+impl<R: Read + Seek> ZipReader<R> {
+    /// Reads the central directory through `reader`, and the local headers through `second`, a
+    /// second reader of the same bytes (the zip crate keeps the first). Anything unreadable, or
+    /// read two ways, is `invalid_archive`; a local header that disagrees, `header_mismatch`.
+    pub fn new(reader: R, mut second: R) -> Result<ZipReader<R>, UploadError> {
+        let not_a_zip = |e: zip::result::ZipError| UploadError::from(ArchiveError::NotAZip(e.to_string()));
+        let mut zip = zip::ZipArchive::new(reader).map_err(not_a_zip)?;
+        let central = zip_headers::checked_entries(&mut second, zip.central_directory_start(), zip.offset())?;
+        // The zip crate keeps one entry per name; with names unique, it must have read what we did.
+        if central.len() != zip.len() {
+            return Err(ArchiveError::NotAZip("the central directory's entries are miscounted".into()).into());
         }
-        zip::CompressionMethod::Deflated => {
-            let mut data = Crc32Reader::new(flate2::bufread::DeflateDecoder::new(&mut raw));
-            let copied = std::io::copy(&mut (&mut data).take(declared + 1), &mut out).map_err(unpacking)?;
-            (copied, data.inner.total_in(), data.crc32())
+        let mut headers = Vec::with_capacity(zip.len());
+        for (index, checked) in central.iter().enumerate() {
+            let entry = zip.by_index_raw(index).map_err(not_a_zip)?;
+            if entry.name_raw() != checked.name || entry.header_start() != checked.header_offset {
+                return Err(ArchiveError::NotAZip("the central directory reads two ways".into()).into());
+            }
+            headers.push(EntryHeader {
+                name: entry.name().to_owned(),
+                is_dir: entry.is_dir(),
+                is_symlink: entry.is_symlink(),
+                compressed_size: entry.compressed_size(),
+                size: entry.size(),
+            });
         }
-        _ => return Err(corrupt()),
-    };
-    if copied != declared || consumed != compressed_size || crc != crc32 {
-        return Err(corrupt());
+        Ok(ZipReader { zip, headers })
     }
-    out.finish().map_err(io("unpacked flush"))
+
+    /// Every entry, in archive order, as declared.
+    pub fn headers(&self) -> &[EntryHeader] {
+        &self.headers
+    }
+
+    /// Inflates entry `index` into `out`, answering (SHA-256, size). Trusts nothing the archive
+    /// declares: inflates at most one byte more than the declared size, then compares; checks the
+    /// CRC-32; and the compressed stream must end exactly where the entry's compressed data does,
+    /// as a streaming unzipper (Android's) reads on after the stream's end, to a data descriptor
+    /// and the next local header: anything hidden in between would be unpacked by it and never
+    /// seen here.
+    pub fn extract(&mut self, index: usize, out: impl Write) -> Result<(String, u64), UploadError> {
+        let header = self.headers.get(index).ok_or_else(|| {
+            UploadError::from(ArchiveError::NotAZip(format!("the archive has no entry {index}")))
+        })?;
+        let corrupt = || UploadError::from(ArchiveError::CorruptEntry(header.name.clone()));
+        let unpacking = |e: std::io::Error| {
+            if storage::is_no_space(&e) { UploadError::no_space("unpacking") } else { corrupt() }
+        };
+        let raw = self.zip.by_index_raw(index).map_err(|_| corrupt())?;
+        let (method, compressed_size, crc32) = (raw.compression(), raw.compressed_size(), raw.crc32());
+        if raw.encrypted() {
+            return Err(corrupt());
+        }
+        let mut out = HashingWriter::new(out);
+        let declared = header.size;
+        let mut raw = BufReader::new(raw);
+        let (copied, consumed, crc) = match method {
+            zip::CompressionMethod::Stored => {
+                let mut data = Crc32Reader::new(&mut raw);
+                let copied =
+                    std::io::copy(&mut (&mut data).take(declared + 1), &mut out).map_err(unpacking)?;
+                (copied, copied, data.crc32())
+            }
+            zip::CompressionMethod::Deflated => {
+                let mut data = Crc32Reader::new(flate2::bufread::DeflateDecoder::new(&mut raw));
+                let copied =
+                    std::io::copy(&mut (&mut data).take(declared + 1), &mut out).map_err(unpacking)?;
+                (copied, data.inner.total_in(), data.crc32())
+            }
+            _ => return Err(corrupt()),
+        };
+        if copied != declared || consumed != compressed_size || crc != crc32 {
+            return Err(corrupt());
+        }
+        out.finish().map_err(io("unpacked flush"))
+    }
+}
+
+fn open_zip(path: &Path) -> Result<ZipReader<BufReader<File>>, UploadError> {
+    let open =
+        || -> Result<_, UploadError> { Ok(BufReader::new(File::open(path).map_err(io("open archive"))?)) };
+    ZipReader::new(open()?, open()?)
+}
+
+/// A new file for an unpacked entry.
+fn create(path: &Path) -> Result<BufWriter<File>, UploadError> {
+    Ok(BufWriter::new(File::create(path).map_err(io("unpacked file"))?))
 }
 
 /// Computes the CRC-32 of what is read through it.
@@ -434,12 +459,12 @@ impl<R: Read> Read for Crc32Reader<R> {
 /// A plain zip: checked as the plugin unpacks it; each file stored by its SHA-256, brotli where
 /// it pays.
 fn unpack_plain(dir: &Path, archive: LocalObject, bounds: Bounds) -> Result<Unpacked, UploadError> {
-    let (mut zip, headers) = open_zip(&archive.path)?;
-    let plan = archive::plan(&headers, bounds)?;
+    let mut zip = open_zip(&archive.path)?;
+    let plan = archive::plan(zip.headers(), bounds)?;
     let mut files = Vec::with_capacity(plan.len());
     for (number, (index, path)) in plan.into_iter().enumerate() {
         let local = dir.join(format!("f{number}"));
-        let (file_hash, size) = extract(&mut zip, &headers, index, &local)?;
+        let (file_hash, size) = zip.extract(index, create(&local)?)?;
         let brotli_path = dir.join(format!("f{number}.br"));
         files.push(match brotli_variant(&local, size, &brotli_path).map_err(io("brotli"))? {
             Some((brotli_sha256, brotli_size)) => StoredFile {
@@ -473,21 +498,21 @@ fn unpack_plain(dir: &Path, archive: LocalObject, bounds: Bounds) -> Result<Unpa
 /// by the SHA-256 of its ciphertext; nothing else may be in the archive.
 fn unpack_encrypted(dir: &Path, transport: &Path, bounds: Bounds) -> Result<Unpacked, UploadError> {
     let invalid = |why: String| UploadError::from(ArchiveError::NotAZip(why));
-    let (mut zip, headers) = open_zip(transport)?;
-    let plan = archive::plan_transport(&headers, bounds)?;
+    let mut zip = open_zip(transport)?;
+    let plan = archive::plan_transport(zip.headers(), bounds)?;
     let position = |name: &str| plan.iter().find(|(_, path)| path == name).map(|(index, _)| *index);
     let manifest_index = position("manifest.json").ok_or_else(|| invalid("no manifest.json".into()))?;
     let zip_index = position("bundle.zip").ok_or_else(|| invalid("no bundle.zip".into()))?;
-    if headers[manifest_index].size > 16 * 1024 * 1024 {
+    if zip.headers()[manifest_index].size > 16 * 1024 * 1024 {
         return Err(invalid("manifest.json is over 16 MiB".into()));
     }
     let manifest_path = dir.join("manifest.json");
-    extract(&mut zip, &headers, manifest_index, &manifest_path)?;
+    zip.extract(manifest_index, create(&manifest_path)?)?;
     let manifest: Vec<Value> =
         serde_json::from_slice(&std::fs::read(&manifest_path).map_err(io("manifest"))?)
             .map_err(|e| invalid(format!("manifest.json is not a JSON array: {e}")))?;
     let archive_path = dir.join("bundle.zip");
-    let (zip_sha256, zip_size) = extract(&mut zip, &headers, zip_index, &archive_path)?;
+    let (zip_sha256, zip_size) = zip.extract(zip_index, create(&archive_path)?)?;
     let archive = LocalObject {
         key: format!("zips/{zip_sha256}.zip"),
         path: archive_path,
@@ -506,7 +531,7 @@ fn unpack_encrypted(dir: &Path, transport: &Path, bounds: Bounds) -> Result<Unpa
         let index = position(&format!("files/{file_name}"))
             .ok_or_else(|| invalid(format!("manifest entry {file_name:?} has no files/{file_name}")))?;
         let local = dir.join(format!("e{number}"));
-        let (object_sha256, size) = extract(&mut zip, &headers, index, &local)?;
+        let (object_sha256, size) = zip.extract(index, create(&local)?)?;
         files.push(StoredFile {
             file_name,
             file_hash,
@@ -674,6 +699,8 @@ impl<W: Write> Write for HashingWriter<W> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests: a failed step should fail loudly")]
 mod tests {
+    use std::io::Cursor;
+
     use super::*;
 
     /// A zip of one deflated entry written by hand, with `slack` after the deflate stream, inside
@@ -708,24 +735,48 @@ mod tests {
         zip
     }
 
-    fn extract_first(zip: &[u8], test: &str) -> Result<(String, u64), UploadError> {
-        let dir = std::env::temp_dir().join(format!("liveupdate-extract-{test}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("archive.zip"), zip).unwrap();
-        let extracted = open_zip(&dir.join("archive.zip"))
-            .and_then(|(mut zip, headers)| extract(&mut zip, &headers, 0, &dir.join("f0")));
-        std::fs::remove_dir_all(&dir).unwrap();
-        extracted
+    fn extract_first(zip: &[u8]) -> Result<(String, u64), UploadError> {
+        ZipReader::new(Cursor::new(zip), Cursor::new(zip))?.extract(0, std::io::sink())
     }
 
     #[test]
     fn an_entry_inflates_from_exactly_its_compressed_data() {
         let content = b"<html>the page</html>".repeat(50);
-        let (_, size) = extract_first(&deflated_zip("index.html", &content, b""), "exact").unwrap();
+        let (_, size) = extract_first(&deflated_zip("index.html", &content, b"")).unwrap();
         assert_eq!(size, content.len() as u64);
         // Hidden after the end of the stream: what a streaming unzipper would read next.
-        let error =
-            extract_first(&deflated_zip("index.html", &content, b"PK\x03\x04hidden"), "slack").unwrap_err();
+        let error = extract_first(&deflated_zip("index.html", &content, b"PK\x03\x04hidden")).unwrap_err();
+        assert_eq!((error.status, error.code), (StatusCode::BAD_REQUEST, "invalid_archive"));
+    }
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, data) in entries {
+            writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            writer.write_all(data).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn zip_reader_lists_and_inflates_entries_from_memory() {
+        let bytes = zip_of(&[("index.html", b"<html>"), ("js/app.js", &[b'x'; 4000])]);
+        let mut zip = ZipReader::new(Cursor::new(&bytes), Cursor::new(&bytes)).unwrap();
+        let names: Vec<_> = zip.headers().iter().map(|h| (h.name.as_str(), h.size)).collect();
+        assert_eq!(names, [("index.html", 6), ("js/app.js", 4000)]);
+        let mut inflated = Vec::new();
+        let (sha256, size) = zip.extract(1, &mut inflated).unwrap();
+        assert_eq!((size, inflated.len()), (4000, 4000));
+        let expected: String =
+            Sha256::digest([b'x'; 4000]).iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(sha256, expected);
+        assert_eq!(zip.extract(2, std::io::sink()).unwrap_err().code, "invalid_archive");
+    }
+
+    #[test]
+    fn unreadable_archives_are_refused() {
+        let bytes = b"not a zip".to_vec();
+        let error = ZipReader::new(Cursor::new(&bytes), Cursor::new(&bytes)).err().unwrap();
         assert_eq!((error.status, error.code), (StatusCode::BAD_REQUEST, "invalid_archive"));
     }
 }

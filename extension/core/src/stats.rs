@@ -152,7 +152,8 @@ impl StatsEvent {
             custom_id: text(body, "custom_id").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
             key_id: owned("key_id"),
             install_source: text(body, "install_source")
-                .map(|s| s.trim().to_lowercase())
+                // ASCII only: Unicode lowercasing can lengthen the text past the field's limit.
+                .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty()),
             default_channel: owned("defaultChannel"),
             metadata: body.get("metadata").and_then(Value::as_object).cloned(),
@@ -319,6 +320,16 @@ mod tests {
             body[k] = v.clone();
         }
         body
+    }
+
+    /// Caught by the stats fuzz target's check that a stored row validates again: Unicode lowercasing
+    /// lengthened 40 'İ' to 80 characters, over the field's limit of 64.
+    #[test]
+    fn install_source_stays_within_its_limit_once_normalised() {
+        let e = StatsEvent::from_json(&event(json!({"install_source": " Google_\u{130}\u{130} "}))).unwrap();
+        assert_eq!(e.install_source.as_deref(), Some("google_\u{130}\u{130}"));
+        let long = StatsEvent::from_json(&event(json!({"install_source": "\u{130}".repeat(40)}))).unwrap();
+        assert_eq!(long.install_source.map(|s| s.chars().count()), Some(40));
     }
 
     #[test]

@@ -10,8 +10,9 @@ pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
         match bytes[i] {
             b'+' if plus_is_space => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok())?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
+                // Two hex digits: valid UTF-8, and no sign for from_str_radix to accept.
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
                 i += 2;
             }
             byte => out.push(byte),
@@ -33,5 +34,8 @@ mod tests {
         assert_eq!(percent_decode("%zz", false), None);
         assert_eq!(percent_decode("%4", false), None);
         assert_eq!(percent_decode("%ff", false), None);
+        // from_str_radix takes a sign: "%+5" was decoded as byte 5.
+        assert_eq!(percent_decode("%+5", false), None);
+        assert_eq!(percent_decode("a=%-1", true), None);
     }
 }

@@ -57,6 +57,11 @@ pub fn coerce_native(input: &str) -> Result<Version, VersionError> {
         padded.push_str(".0");
     }
     padded.push_str(suffix);
+    // The coerced version travels on as text and is parsed again: it must be one parse_strict
+    // accepts, so the padding may not take it past the length limit.
+    if padded.len() > MAX_VERSION_LEN {
+        return Err(refused());
+    }
     Version::parse(&padded).map_err(|_| refused())
 }
 
@@ -92,6 +97,21 @@ mod tests {
         }
         assert!(coerce_native(&"9".repeat(400)).is_err());
         assert!(coerce_native("99999999999999999999999.0.0").is_err());
+    }
+
+    /// Caught by the update_check and stats fuzz targets' round-trip check: a coerced version is sent on
+    /// as text (to the extension, into stored rows) and read again, so it must stay within the
+    /// length the parsers accept; padding "1-<126 characters>" made it 132 long.
+    #[test]
+    fn coerced_versions_parse_again() {
+        for input in ["1", "1.2-beta.1", "3+build.7", &format!("1-{}", "a".repeat(122))] {
+            let coerced = coerce_native(input).unwrap();
+            assert_eq!(coerce_native(&coerced.to_string()), Ok(coerced.clone()), "{input}");
+            assert_eq!(parse_strict(&coerced.to_string()), Ok(coerced), "{input}");
+        }
+        for input in [format!("1-{}", "a".repeat(126)), format!("1.2+{}", "b".repeat(124))] {
+            assert!(coerce_native(&input).is_err(), "{input} coerces to over {MAX_VERSION_LEN} characters");
+        }
     }
 
     #[test]
