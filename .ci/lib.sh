@@ -6,6 +6,12 @@ PG_MAJOR=15
 # second copy so parallel work does not replace each other's installed extension).
 PG_CONFIG=${LIVEUPDATE_PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 PG_BIN=$(dirname "$PG_CONFIG")
+# The command prefix that runs PG_MAJOR's programs: nothing for the host's own 15; for another major
+# the Debian root holding it (.ci/pg-chroot). Paths are the same inside and out. PG_ROOT is where
+# that major's files are installed: / or the root's directory.
+PG_WRAP=()
+PG_ROOT=/
+CI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CARGO_PGRX_VERSION=0.18.1            # must equal the pgrx = "=0.18.1" pins in Cargo.toml
 export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
 export DEBIAN_FRONTEND=noninteractive
@@ -13,7 +19,36 @@ export PATH="${CARGO_INSTALL_ROOT:-$HOME/.cargo}/bin:$PATH"
 
 step() { echo; echo "=== $* ($(date +%T))"; }
 # cd /: the repository may sit in a directory `postgres` cannot enter.
-as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+as_postgres() { (cd / && "${PG_WRAP[@]}" runuser -u postgres -- "$@"); }
+
+# use_pg_major MAJOR: what follows (start_cluster, as_postgres, PG_BIN...) uses that major. 15 is the
+# host's; others live in a cached Debian root, built here on first use.
+use_pg_major() {
+    PG_MAJOR=$1
+    if [ "$PG_MAJOR" = 15 ]; then
+        PG_CONFIG=${LIVEUPDATE_PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+        PG_WRAP=()
+        PG_ROOT=/
+    else
+        PG_ROOT=$("$CI_DIR/pg-chroot" "$PG_MAJOR" ensure)
+        PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+        PG_WRAP=("$CI_DIR/pg-chroot" "$PG_MAJOR" run)
+    fi
+    PG_BIN=$(dirname "$PG_CONFIG")
+}
+
+# cargo_for_major DIR ARGS...: cargo in DIR for PG_MAJOR. 15 builds on the host in target/; another
+# major builds inside its root, against its headers, in target/pgNN.
+cargo_for_major() {
+    local dir
+    dir=$(cd "$1" && pwd)
+    shift
+    if [ "$PG_MAJOR" = 15 ]; then
+        (cd "$dir" && cargo "$@")
+    else
+        "${PG_WRAP[@]}" env -C "$dir" CARGO_TARGET_DIR="$(dirname "$CI_DIR")/target/pg$PG_MAJOR" cargo "$@"
+    fi
+}
 
 # Debian packages: PostgreSQL 15 with server headers (pgrx builds against them; they pull in the
 # libclang that bindgen needs) and sudo (pgrx's test runner starts PostgreSQL through it).
@@ -34,8 +69,18 @@ ensure_cargo_pgrx() {
         step "cargo install cargo-pgrx $CARGO_PGRX_VERSION (about 4 minutes, once per machine)"
         cargo install cargo-pgrx --version "=$CARGO_PGRX_VERSION" --locked
     fi
-    # Writes only $PGRX_HOME/config.toml when run as root; downloads nothing.
-    cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG" >/dev/null
+    pgrx_init
+}
+
+# pgrx_init: names PG_MAJOR's pg_config in $PGRX_HOME/config.toml (inside the major's root, its own).
+# Only when it is not there yet: pgrx's build script watches that file, and rewriting it rebuilds
+# pgrx-pg-sys (bindgen) and all that depends on it, minutes per major. As root, `init` writes only
+# that file and downloads nothing.
+pgrx_init() {
+    local entry="pg$PG_MAJOR = \"$PG_CONFIG\""
+    if ! "${PG_WRAP[@]}" sh -c 'grep -qxF "$1" "$PGRX_HOME/config.toml" 2>/dev/null' pgrx-init "$entry"; then
+        "${PG_WRAP[@]}" cargo pgrx init "--pg$PG_MAJOR" "$PG_CONFIG" >/dev/null
+    fi
 }
 
 # The S3-compatible server the storage tests run against: s3s-fs, a real S3 API (SigV4
@@ -66,12 +111,15 @@ pg_config_for() {
 # release can be created and upgraded), then puts each in place with install_staged_files.
 # Not `cargo pgrx install`: it overwrites the shared object in place, and every backend of a
 # running cluster that had loaded it then answers XX000 "unrecognized function API version".
+# For PG_MAJOR (use_pg_major): another major's files are built and go inside its root.
 install_extension() {
-    local stage
-    stage=$(mktemp -d "${TMPDIR:-/tmp}/liveupdate-extension.XXXXXX")
-    if ! (cd extension && cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$stage" "$@" >/dev/null) \
-        || ! install -m 0644 sql/versions/pg_liveupdate--*.sql "$stage$("$PG_CONFIG" --sharedir)/extension/" \
-        || ! install_staged_files "$stage" /; then
+    local stage sharedir
+    # Under /tmp: the majors' roots share it.
+    stage=$(mktemp -d /tmp/liveupdate-extension.XXXXXX)
+    if ! cargo_for_major extension pgrx package --pg-config "$PG_CONFIG" --out-dir "$stage" "$@" >/dev/null \
+        || ! sharedir=$("${PG_WRAP[@]}" "$PG_CONFIG" --sharedir) \
+        || ! install -m 0644 sql/versions/pg_liveupdate--*.sql "$stage$sharedir/extension/" \
+        || ! install_staged_files "$stage" "$PG_ROOT"; then
         rm -rf "$stage"
         return 1
     fi

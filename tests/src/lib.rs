@@ -120,12 +120,29 @@ pub struct OwnCluster {
     settings: String,
 }
 
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+/// A PostgreSQL program (`initdb`, `pg_ctl`) run as `postgres`, of the major under test:
+/// `LIVEUPDATE_TEST_PG_BIN` names its directory (default: Debian 12's 15), and
+/// `LIVEUPDATE_TEST_PG_WRAPPER`, when set, the command prefix that enters the root filesystem
+/// holding it (`make test` sets `.ci/pg-chroot 17 run` for 17; paths are the same inside).
+fn postgres_program(program: &str) -> Command {
+    let bin = std::env::var("LIVEUPDATE_TEST_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+    let wrapper = std::env::var("LIVEUPDATE_TEST_PG_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut command = match words.next() {
+        Some(first) => {
+            let mut command = Command::new(first);
+            command.args(words).arg("runuser");
+            command
+        }
+        None => Command::new("runuser"),
+    };
+    command.current_dir("/").args(["-u", "postgres", "--", &format!("{bin}/{program}")]);
+    command
+}
 
-fn as_postgres(args: &[&str]) {
-    let status =
-        Command::new("runuser").current_dir("/").args(["-u", "postgres", "--"]).args(args).status().unwrap();
-    assert!(status.success(), "{args:?} failed: {status}");
+fn as_postgres(program: &str, args: &[&str]) {
+    let status = postgres_program(program).args(args).status().unwrap();
+    assert!(status.success(), "{program} {args:?} failed: {status}");
 }
 
 impl OwnCluster {
@@ -140,15 +157,7 @@ impl OwnCluster {
         std::fs::create_dir_all(&dir).unwrap();
         Command::new("chown").args(["postgres:postgres", dir.to_str().unwrap()]).status().unwrap();
         let data = dir.join("data");
-        as_postgres(&[
-            &format!("{PG_BIN}/initdb"),
-            "-D",
-            data.to_str().unwrap(),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-        ]);
+        as_postgres("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"]);
         let cluster = OwnCluster {
             dir,
             port: free_port(),
@@ -167,19 +176,21 @@ impl OwnCluster {
         );
         let data = self.dir.join("data");
         let log = self.dir.join("log");
-        as_postgres(&[
-            &format!("{PG_BIN}/pg_ctl"),
-            "-D",
-            data.to_str().unwrap(),
-            "-l",
-            log.to_str().unwrap(),
-            "-w",
-            "-m",
-            "fast",
-            "-o",
-            &options,
-            action,
-        ]);
+        as_postgres(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "-m",
+                "fast",
+                "-o",
+                &options,
+                action,
+            ],
+        );
     }
 
     pub fn stop(&self) {
@@ -199,19 +210,8 @@ impl OwnCluster {
 impl Drop for OwnCluster {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        let _ = Command::new("runuser")
-            .current_dir("/")
-            .args([
-                "-u",
-                "postgres",
-                "--",
-                &format!("{PG_BIN}/pg_ctl"),
-                "-D",
-                data.to_str().unwrap_or(""),
-                "-m",
-                "immediate",
-                "stop",
-            ])
+        let _ = postgres_program("pg_ctl")
+            .args(["-D", data.to_str().unwrap_or(""), "-m", "immediate", "stop"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();

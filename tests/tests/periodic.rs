@@ -207,9 +207,14 @@ fn pg_cron_runs_the_periodic_work_where_the_database_has_it() {
     let port = free_port();
     let mut db = TestDb::create_in(&cluster.server(), "periodic_cron", &format!("http://127.0.0.1:{port}"));
     arrange(&mut db);
+    // Debian 12's pg_cron (1.4) schedules whole minutes; from 1.5 (Debian 13's PostgreSQL 17 and
+    // later) the migration asks for every 30 seconds.
     assert_eq!(
         db.count(
-            "SELECT count(*) FROM cron.job WHERE jobname = 'liveupdate-periodic' AND schedule = '* * * * *'"
+            "SELECT count(*) FROM cron.job AS j, pg_extension AS e
+             WHERE j.jobname = 'liveupdate-periodic' AND e.extname = 'pg_cron'
+               AND j.schedule = CASE WHEN regexp_split_to_array(e.extversion, '[.-]')::integer[] >= '{1,5}'
+                                     THEN '30 seconds' ELSE '* * * * *' END"
         ),
         1
     );
