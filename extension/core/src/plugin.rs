@@ -154,20 +154,6 @@ mod tests {
     }
 
     #[test]
-    fn channel_generations() {
-        for (version, server) in [
-            ("5.33.9", true),
-            ("5.34.0", false),
-            ("6.33.0", true),
-            ("7.34.0", false),
-            ("8.0.0", false),
-            ("4.0.0", true),
-        ] {
-            assert_eq!(plugin(version).server_keeps_channel(), server, "{version}");
-        }
-    }
-
-    #[test]
     fn legacy_download_fail() {
         assert!(plugin("7.17.0").reports_real_download_failures());
         assert!(plugin("6.14.25").reports_real_download_failures());
