@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::answer::{Code, Refusal};
 use crate::fields::{
-    FieldSpec, Platform, Rule, TEXT, check_field, check_schema, flag, optional, require_presence, required,
-    schema_error, text,
+    FieldSpec, Platform, Rule, TEXT, check_schema, flag, optional, require_presence, required, schema_error,
+    text,
 };
 use crate::plugin::{Client, PluginVersion};
 use crate::request::UPDATE_SCHEMA;
@@ -100,12 +100,7 @@ impl ChannelRequest {
             require_presence(body, "device_id", Code::MissingDeviceId).map_err(as_query_error)?;
         }
         let app_id = require_presence(body, "app_id", Code::MissingAppId).map_err(as_query_error)?;
-        let schema = channel_schema(operation);
-        let version_build = schema.iter().find(|spec| spec.name == "version_build");
-        if let Some(spec) = version_build {
-            check_field(body, spec).map_err(as_query_error)?;
-        }
-        check_schema(body, &schema).map_err(as_query_error)?;
+        check_schema(body, &channel_schema(operation)).map_err(as_query_error)?;
 
         let platform = text(body, "platform").and_then(Platform::parse).ok_or_else(|| {
             as_query_error(schema_error("platform", "must be one of ios, android, electron"))

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::answer::{Code, Refusal};
 use crate::fields::{
-    FieldSpec, Rule, TEXT, check_field, check_schema, flag, lenient_text, native_version, optional,
-    require_presence, required, schema_error, text,
+    FieldSpec, Rule, TEXT, check_schema, flag, lenient_text, native_version, optional, require_presence,
+    required, schema_error, text,
 };
 pub use crate::fields::{MAX_APP_ID_LEN, MAX_TEXT_LEN, Platform, is_reverse_domain, is_uuid};
 use crate::plugin::{Client, PluginVersion};
@@ -18,16 +18,14 @@ use crate::version::{self, Version};
 /// Largest update-check body accepted; the plugin sends about 600 bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// `version_build` of an update check: required, coerced (protocol.md §2.3 step 3).
-pub(crate) const VERSION_BUILD: FieldSpec =
-    required("version_build", Rule::NativeVersion { non_empty: true });
-
-/// The update-check schema, protocol.md §2.3; checked in this order after the early steps.
+/// The update-check schema, protocol.md §2.3, checked in this order once `device_id` and `app_id`
+/// are known present. `version_build` comes first: its coercion (step 3, `semver_error`) precedes
+/// the other fields' checks in the reference backend.
 pub const UPDATE_SCHEMA: &[FieldSpec] = &[
+    required("version_build", Rule::NativeVersion { non_empty: true }),
     required("app_id", Rule::ReverseDomain),
     required("device_id", Rule::Uuid),
     required("version_name", Rule::Text { max: MAX_TEXT_LEN, non_empty: true }),
-    VERSION_BUILD,
     optional("is_emulator", Rule::Flag),
     optional("is_prod", Rule::Flag),
     required("platform", Rule::KnownPlatform),
@@ -86,7 +84,6 @@ impl UpdateRequest {
         }
         let device_id = require_presence(body, "device_id", Code::MissingDeviceId)?.to_lowercase();
         let app_id = require_presence(body, "app_id", Code::MissingAppId)?.to_owned();
-        check_field(body, &VERSION_BUILD)?;
         check_schema(body, UPDATE_SCHEMA)?;
 
         let version_build = native_version(text(body, "version_build").unwrap_or_default())?;
