@@ -7,7 +7,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use serde_json::Value;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{Json, ToSql};
 
 use crate::config::Config;
 
@@ -244,11 +244,11 @@ impl Database {
     }
 
     /// `liveupdate.record_device_checks`: writes a batch of device states, returns rows written.
-    pub async fn record_device_checks(&self, checks: &Value) -> Result<i32, DbError> {
+    pub async fn record_device_checks(&self, checks: &[&Value]) -> Result<i32, DbError> {
         self.with_connection(async |client| {
             let statement =
                 client.prepare_cached("SELECT liveupdate.record_device_checks($1::jsonb)").await?;
-            client.query_one(&statement, &[checks]).await?.try_get::<_, i32>(0)
+            client.query_one(&statement, &[&Json(checks)]).await?.try_get::<_, i32>(0)
         })
         .await
     }

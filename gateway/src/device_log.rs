@@ -74,8 +74,8 @@ impl DeviceLog {
         if batch.is_empty() {
             return;
         }
-        let rows: Vec<Value> = batch.values().cloned().collect();
-        match write_separating_refused(db, rows).await {
+        let rows: Vec<&Value> = batch.values().collect();
+        match write_separating_refused(db, &rows).await {
             Ok(Written { rows, refused }) => {
                 metrics.device_checks_written.fetch_add(rows, Ordering::Relaxed);
                 if refused > 0 {
@@ -100,11 +100,11 @@ struct Written {
 /// constraint), halves it and tries each half, down to the single rows it refuses. Any other
 /// failure is returned as is and the caller keeps the whole batch: the halves already written are
 /// written again then, which is harmless.
-async fn write_separating_refused(db: &Database, rows: Vec<Value>) -> Result<Written, DbError> {
+async fn write_separating_refused(db: &Database, rows: &[&Value]) -> Result<Written, DbError> {
     let mut pending = vec![rows];
     let mut done = Written { rows: 0, refused: 0 };
-    while let Some(mut rows) = pending.pop() {
-        match db.record_device_checks(&Value::Array(rows.clone())).await {
+    while let Some(rows) = pending.pop() {
+        match db.record_device_checks(rows).await {
             Ok(written) => done.rows += u64::try_from(written).unwrap_or(0),
             Err(error @ (DbError::Unavailable(_) | DbError::Failed(_))) => return Err(error),
             Err(error) if rows.len() == 1 => {
@@ -113,8 +113,8 @@ async fn write_separating_refused(db: &Database, rows: Vec<Value>) -> Result<Wri
                 done.refused += 1;
             }
             Err(DbError::Refused { .. }) => {
-                let second = rows.split_off(rows.len() / 2);
-                pending.push(rows);
+                let (first, second) = rows.split_at(rows.len() / 2);
+                pending.push(first);
                 pending.push(second);
             }
         }
