@@ -112,6 +112,55 @@ pub fn serve_app(test: &str, app_id: &str, fixture: &str) -> (TestDb, Gateway) {
     (db, gateway)
 }
 
+/// An app (public channel `production`) and a write-mode management key for its organization,
+/// served by a gateway on a free port: what the upload tests publish bundles through.
+pub struct Publisher {
+    pub db: TestDb,
+    pub gw: Gateway,
+    pub key: String,
+    pub app_id: String,
+}
+
+impl Publisher {
+    pub fn start(test: &str, app_id: &str, gateway_env: &[(&str, &str)]) -> Publisher {
+        let port = free_port();
+        let mut db = TestDb::create(test, &format!("http://127.0.0.1:{port}"));
+        let org: i64 =
+            db.client.query_one("SELECT liveupdate.create_organization('acme')", &[]).unwrap().get(0);
+        db.exec(&format!(
+            "SELECT liveupdate.create_app({org}, '{app_id}'); \
+             SELECT liveupdate.create_channel('{app_id}', 'production', public => true)"
+        ));
+        let key: String = db
+            .client
+            .query_one("SELECT key FROM liveupdate.create_api_key($1, 'ci', 'write')", &[&org])
+            .unwrap()
+            .get(0);
+        let gw = Gateway::start_with(&db, port, gateway_env);
+        Publisher { db, gw, key, app_id: app_id.to_owned() }
+    }
+
+    /// Uploads a zip as bundle `version` (`query` such as `?channel=production`), with the key and
+    /// `headers`.
+    pub fn upload(
+        &self,
+        version: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> http::Response {
+        let path = format!("/v1/apps/{}/bundles/{version}/archive{query}", self.app_id);
+        let mut all = vec![("x-api-key", self.key.as_str()), ("Content-Type", "application/zip")];
+        all.extend_from_slice(headers);
+        http::request(self.gw.addr, "PUT", &path, &all, body)
+    }
+
+    /// Bundles registered, deleted ones included.
+    pub fn bundles(&mut self) -> i64 {
+        self.db.count("SELECT count(*) FROM liveupdate.bundles")
+    }
+}
+
 /// A PostgreSQL cluster of the test's own, for tests that stop or restart the server. Runs as
 /// `postgres` (PostgreSQL refuses root); removed when dropped.
 pub struct OwnCluster {

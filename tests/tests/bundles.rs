@@ -8,46 +8,14 @@ use std::collections::HashMap;
 
 use liveupdate_e2e::device::{Device, Outcome};
 use liveupdate_e2e::download::{self, Files, sha256_hex, zip_of};
-use liveupdate_e2e::{Gateway, TestDb, free_port, http, stored_objects};
+use liveupdate_e2e::{Gateway, Publisher, free_port, http, stored_objects};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.bundles";
 const DEVICE: &str = "5b6c7d8e-9fa0-4b1c-8d2e-3f4a5b6c7d8e";
 
-struct Setup {
-    db: TestDb,
-    gw: Gateway,
-    key: String,
-}
-
-fn setup(test: &str, gateway_env: &[(&str, &str)]) -> Setup {
-    let port = free_port();
-    let mut db = TestDb::create(test, &format!("http://127.0.0.1:{port}"));
-    let org: i64 = db.client.query_one("SELECT liveupdate.create_organization('acme')", &[]).unwrap().get(0);
-    db.exec(&format!(
-        "SELECT liveupdate.create_app({org}, '{APP}'); \
-         SELECT liveupdate.create_channel('{APP}', 'production', public => true)"
-    ));
-    let key: String = db
-        .client
-        .query_one("SELECT key FROM liveupdate.create_api_key($1, 'ci', 'write')", &[&org])
-        .unwrap()
-        .get(0);
-    let gw = Gateway::start_with(&db, port, gateway_env);
-    Setup { db, gw, key }
-}
-
-impl Setup {
-    fn upload(&self, version: &str, query: &str, headers: &[(&str, &str)], body: &[u8]) -> http::Response {
-        let path = format!("/v1/apps/{APP}/bundles/{version}/archive{query}");
-        let mut all = vec![("x-api-key", self.key.as_str()), ("Content-Type", "application/zip")];
-        all.extend_from_slice(headers);
-        http::request(self.gw.addr, "PUT", &path, &all, body)
-    }
-
-    fn bundles(&mut self) -> i64 {
-        self.db.count("SELECT count(*) FROM liveupdate.bundles")
-    }
+fn setup(test: &str, gateway_env: &[(&str, &str)]) -> Publisher {
+    Publisher::start(test, APP, gateway_env)
 }
 
 /// A web build: an HTML page, a large compressible script, an incompressible image.

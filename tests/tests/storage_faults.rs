@@ -12,52 +12,26 @@ use std::time::{Duration, Instant, SystemTime};
 
 use liveupdate_e2e::device::{Device, Outcome};
 use liveupdate_e2e::download::{self, sha256_hex, zip_of};
-use liveupdate_e2e::{Gateway, TestDb, eventually, free_port, http};
+use liveupdate_e2e::{Publisher, eventually, http};
 use serde_json::Value;
 
 const APP: &str = "com.acme.faults";
 const DEVICE: &str = "6c7d8e9f-a0b1-4c2d-9e3f-4a5b6c7d8e9f";
 
-struct Setup {
-    db: TestDb,
-    gw: Gateway,
-    key: String,
+fn setup(test: &str, gateway_env: &[(&str, &str)]) -> Publisher {
+    Publisher::start(test, APP, gateway_env)
 }
 
-fn setup(test: &str, gateway_env: &[(&str, &str)]) -> Setup {
-    let port = free_port();
-    let mut db = TestDb::create(test, &format!("http://127.0.0.1:{port}"));
-    let org: i64 = db.client.query_one("SELECT liveupdate.create_organization('acme')", &[]).unwrap().get(0);
-    db.exec(&format!(
-        "SELECT liveupdate.create_app({org}, '{APP}'); \
-         SELECT liveupdate.create_channel('{APP}', 'production', public => true)"
-    ));
-    let key: String = db
-        .client
-        .query_one("SELECT key FROM liveupdate.create_api_key($1, 'ci', 'write')", &[&org])
-        .unwrap()
-        .get(0);
-    let gw = Gateway::start_with(&db, port, gateway_env);
-    Setup { db, gw, key }
+/// Publishes `body` as bundle `version` on the production channel.
+fn publish(s: &Publisher, version: &str, body: &[u8]) -> http::Response {
+    s.upload(version, "?channel=production", &[], body)
 }
 
-impl Setup {
-    fn upload(&self, version: &str, body: &[u8]) -> http::Response {
-        let path = format!("/v1/apps/{APP}/bundles/{version}/archive?channel=production");
-        let headers = [("x-api-key", self.key.as_str()), ("Content-Type", "application/zip")];
-        http::request(self.gw.addr, "PUT", &path, &headers, body)
-    }
-
-    fn bundles(&mut self) -> i64 {
-        self.db.count("SELECT count(*) FROM liveupdate.bundles")
-    }
-
-    /// The zip URL and checksum offered to a device, and the manifest.
-    fn offer(&self) -> (String, String, Vec<Value>) {
-        match Device::new(APP, DEVICE).plugin("8.51.14").outcome(self.gw.addr) {
-            Outcome::Update { url, checksum, manifest, .. } => (url, checksum, manifest.unwrap()),
-            other => panic!("no update offered: {other:?}"),
-        }
+/// The zip URL and checksum offered to a device, and the manifest.
+fn offer(s: &Publisher) -> (String, String, Vec<Value>) {
+    match Device::new(APP, DEVICE).plugin("8.51.14").outcome(s.gw.addr) {
+        Outcome::Update { url, checksum, manifest, .. } => (url, checksum, manifest.unwrap()),
+        other => panic!("no update offered: {other:?}"),
     }
 }
 
@@ -105,7 +79,7 @@ fn files_under(root: &Path) -> HashMap<String, u64> {
 }
 
 /// Sends an upload the gateway will not live to answer: whatever happens to the connection is fine.
-fn upload_in_background(s: &Setup, version: &str, body: Vec<u8>) -> std::thread::JoinHandle<()> {
+fn upload_in_background(s: &Publisher, version: &str, body: Vec<u8>) -> std::thread::JoinHandle<()> {
     let (addr, key) = (s.gw.addr, s.key.clone());
     let head = format!(
         "PUT /v1/apps/{APP}/bundles/{version}/archive HTTP/1.1\r\nHost: x\r\nx-api-key: {key}\r\n\
@@ -121,8 +95,8 @@ fn upload_in_background(s: &Setup, version: &str, body: Vec<u8>) -> std::thread:
 }
 
 /// The bundle the device is offered is `archive`, byte for byte, as a zip and file by file.
-fn assert_served_whole(s: &Setup, archive: &[u8], checksum: &str) {
-    let (url, offered_checksum, manifest) = s.offer();
+fn assert_served_whole(s: &Publisher, archive: &[u8], checksum: &str) {
+    let (url, offered_checksum, manifest) = offer(s);
     assert_eq!(offered_checksum, checksum);
     let zip = download::get(&url, &[]);
     assert_eq!(zip.status, 200);
@@ -158,7 +132,7 @@ fn a_gateway_killed_while_storing_an_upload_leaves_no_partial_object() {
 
     // Restarted, the gateway stores the same content uploaded again whole...
     s.gw.restart();
-    let created = s.upload("1.0.1", &archive);
+    let created = publish(&s, "1.0.1", &archive);
     assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
     assert_eq!(created.json()["checksum"], checksum.as_str());
     assert_served_whole(&s, &archive, &checksum);
@@ -219,7 +193,7 @@ fn a_full_disk_refuses_the_upload_and_keeps_nothing_of_it() {
 
     // Storage full: the zip (8 MiB) fits in 12 MiB, its file (8 MiB more) does not.
     let too_big = noisy_bundle(8 * 1024 * 1024, 2);
-    let answer = s.upload("1.0.1", &too_big);
+    let answer = publish(&s, "1.0.1", &too_big);
     assert_eq!(
         (answer.status, answer.json()["error"].as_str()),
         (507, Some("insufficient_storage")),
@@ -232,7 +206,7 @@ fn a_full_disk_refuses_the_upload_and_keeps_nothing_of_it() {
     // Scratch full: the archive (16 MiB), its file unpacked and that file's brotli attempt are
     // more than the 40 MiB scratch disk holds. (The body itself fits: an answer sent before the
     // whole body is read may be lost to the connection's reset.)
-    let answer = s.upload("1.0.1", &noisy_bundle(16 * 1024 * 1024, 3));
+    let answer = publish(&s, "1.0.1", &noisy_bundle(16 * 1024 * 1024, 3));
     assert_eq!((answer.status, answer.json()["error"].as_str()), (507, Some("insufficient_storage")));
     assert_eq!(s.gw.upload_scratch(), Vec::<PathBuf>::new(), "the failed upload's scratch is removed");
     assert!(files_under(&scratch).values().all(|size| *size == 0), "{:?}", files_under(&scratch));
@@ -240,7 +214,7 @@ fn a_full_disk_refuses_the_upload_and_keeps_nothing_of_it() {
 
     // The space freed, a bundle that fits is stored and served whole.
     let fits = noisy_bundle(4 * 1024 * 1024, 4);
-    let created = s.upload("1.0.1", &fits);
+    let created = publish(&s, "1.0.1", &fits);
     assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
     assert_served_whole(&s, &fits, &sha256_hex(&fits));
 }
@@ -260,7 +234,7 @@ fn a_damaged_object_at_its_key_is_replaced_not_reused() {
     std::fs::write(root.join(format!("zips/{checksum}.zip")), &archive[..archive.len() / 2]).unwrap();
     std::fs::write(root.join(format!("files/{}", sha256_hex(&script))), vec![0u8; script.len()]).unwrap();
 
-    let created = s.upload("1.0.1", &archive);
+    let created = publish(&s, "1.0.1", &archive);
     assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
     assert_served_whole(&s, &archive, &checksum);
 }
