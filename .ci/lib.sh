@@ -18,6 +18,10 @@ export DEBIAN_FRONTEND=noninteractive
 export PATH="${CARGO_INSTALL_ROOT:-$HOME/.cargo}/bin:$PATH"
 
 step() { echo; echo "=== $* ($(date +%T))"; }
+# A loopback TCP port nothing listens on (closed again before its user binds it).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# The workspace's version (Cargo.toml [workspace.package]): the extension's and the packages'.
+workspace_version() { sed -n 's/^version = "\(.*\)"/\1/p' "$CI_DIR/../Cargo.toml" | head -n 1; }
 # cd /: the repository may sit in a directory `postgres` cannot enter.
 as_postgres() { (cd / && "${PG_WRAP[@]}" runuser -u postgres -- "$@"); }
 
@@ -95,31 +99,28 @@ ensure_s3_server() {
     fi
 }
 
-# pg_config_for MAJOR: the pg_config of PostgreSQL MAJOR's build environment on this machine.
-pg_config_for() {
-    if [ "$1" = "$PG_MAJOR" ]; then
-        echo "$PG_CONFIG"
-        return
-    fi
-    echo "no build environment for PostgreSQL $1 on this machine" >&2
-    return 1
+# stage_extension STAGE [cargo pgrx package options]: PG_MAJOR's extension files under STAGE at the
+# paths they install to (library, control file, this release's install and upgrade scripts), with
+# the install scripts of earlier releases (sql/versions, frozen as they shipped: with them and the
+# upgrade scripts, a database at any release can be created and upgraded).
+stage_extension() {
+    local stage=$1 sharedir
+    shift
+    cargo_for_major extension pgrx package --pg-config "$PG_CONFIG" --out-dir "$stage" "$@" >/dev/null &&
+        sharedir=$("${PG_WRAP[@]}" "$PG_CONFIG" --sharedir) &&
+        install -m 0644 sql/versions/pg_liveupdate--*.sql "$stage$sharedir/extension/"
 }
 
-# install_extension [cargo pgrx package options, e.g. --debug; default: release]: builds the
-# extension's files into a staging directory, adds the install scripts of earlier releases
-# (sql/versions, frozen as they shipped: with them and the upgrade scripts, a database at any
-# release can be created and upgraded), then puts each in place with install_staged_files.
+# install_extension [cargo pgrx package options, e.g. --debug; default: release]: stages the
+# extension (stage_extension), then puts each file in place with install_staged_files.
 # Not `cargo pgrx install`: it overwrites the shared object in place, and every backend of a
 # running cluster that had loaded it then answers XX000 "unrecognized function API version".
 # For PG_MAJOR (use_pg_major): another major's files are built and go inside its root.
 install_extension() {
-    local stage sharedir
+    local stage
     # Under /tmp: the majors' roots share it.
     stage=$(mktemp -d /tmp/liveupdate-extension.XXXXXX)
-    if ! cargo_for_major extension pgrx package --pg-config "$PG_CONFIG" --out-dir "$stage" "$@" >/dev/null \
-        || ! sharedir=$("${PG_WRAP[@]}" "$PG_CONFIG" --sharedir) \
-        || ! install -m 0644 sql/versions/pg_liveupdate--*.sql "$stage$sharedir/extension/" \
-        || ! install_staged_files "$stage" "$PG_ROOT"; then
+    if ! stage_extension "$stage" "$@" || ! install_staged_files "$stage" "$PG_ROOT"; then
         rm -rf "$stage"
         return 1
     fi
