@@ -1,0 +1,5 @@
+-- pg_liveupdate 0.2.0 → 0.3.0. Run by ALTER EXTENSION pg_liveupdate UPDATE.
+--
+-- Every change to the schema or to the SQL API since 0.2.0 has its step here, in the order the
+-- changes landed, so that an upgraded database equals a fresh 0.3.0 install (tests/tests/upgrade.rs
+-- compares the two, from every frozen release in sql/versions).
