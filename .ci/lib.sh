@@ -42,15 +42,18 @@ use_pg_major() {
 }
 
 # cargo_for_major DIR ARGS...: cargo in DIR for PG_MAJOR. 15 builds on the host in target/; another
-# major builds inside its root, against its headers, in target/pgNN.
+# major builds inside its root, against its headers, in target/pgNN, or, when PG_WRAP is empty (the
+# packages: .ci/package), on the host against the root's headers, in target/pgNN-host.
 cargo_for_major() {
-    local dir
+    local dir target
     dir=$(cd "$1" && pwd)
     shift
-    if [ "$PG_MAJOR" = 15 ]; then
-        (cd "$dir" && cargo "$@")
+    target="$(dirname "$CI_DIR")/target"
+    if [ ${#PG_WRAP[@]} -eq 0 ]; then
+        [ "$PG_MAJOR" = 15 ] || target="$target/pg$PG_MAJOR-host"
+        (cd "$dir" && CARGO_TARGET_DIR="$target" cargo "$@")
     else
-        "${PG_WRAP[@]}" env -C "$dir" CARGO_TARGET_DIR="$(dirname "$CI_DIR")/target/pg$PG_MAJOR" cargo "$@"
+        "${PG_WRAP[@]}" env -C "$dir" CARGO_TARGET_DIR="$target/pg$PG_MAJOR" cargo "$@"
     fi
 }
 
