@@ -19,8 +19,6 @@ CREATE TABLE liveupdate.device_events (
     metadata          jsonb,
     device_time       timestamptz
 ) PARTITION BY RANGE (received_at);
--- Serves per-device history and, by its prefix, per-app scans within a day's partition.
-CREATE INDEX device_events_device_idx ON liveupdate.device_events (app_id, device_id, received_at);
 COMMENT ON TABLE liveupdate.device_events IS 'Raw device events from POST /stats (and server-side events), partitioned by day of receipt (UTC). Partitions are created ahead by ensure_event_partitions and dropped by drop_event_partitions.';
 COMMENT ON COLUMN liveupdate.device_events.received_at IS 'When the server stored the event; the partition key.';
 COMMENT ON COLUMN liveupdate.device_events.action IS 'The plugin''s stats action (set, update_fail, app_launch_ready, ...) or a server-side one (customIdBlocked).';
@@ -54,6 +52,24 @@ COMMENT ON COLUMN liveupdate.device_failed_bundles.failed_at IS 'When the failur
 
 SELECT pg_catalog.pg_extension_config_dump('liveupdate.device_failed_bundles', '');
 
+-- The indexes of one daily partition of device_events. Each partition has its own, not inherited
+-- from an index on device_events: an index on the parent would belong to the extension, and
+-- restoring a pg_dump would then create each partition's copy twice (once when the partition is
+-- attached, once from the dump) and fail.
+--   _device_idx     per-device history and, by its prefix, per-app scans within the day;
+--   _received_brin  the rollups' incremental reads (events received since the last run).
+CREATE FUNCTION liveupdate._index_event_partition(partition_name text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('CREATE INDEX %I ON liveupdate.%I (app_id, device_id, received_at)',
+        partition_name || '_device_idx', partition_name);
+    EXECUTE format('CREATE INDEX %I ON liveupdate.%I USING brin (received_at)',
+        partition_name || '_received_brin', partition_name);
+END
+$$;
+
 -- Creates the daily partitions of device_events from today (UTC) to today + days_ahead.
 -- SECURITY DEFINER: run by the gateway's login role, which owns nothing.
 CREATE FUNCTION liveupdate.ensure_event_partitions(days_ahead integer DEFAULT 3) RETURNS integer
@@ -77,6 +93,7 @@ BEGIN
             EXECUTE format(
                 'CREATE TABLE liveupdate.%I PARTITION OF liveupdate.device_events FOR VALUES FROM (%L) TO (%L)',
                 partition_name, day::text || ' 00:00:00+00', (day + 1)::text || ' 00:00:00+00');
+            PERFORM liveupdate._index_event_partition(partition_name);
             created := created + 1;
         END IF;
     END LOOP;

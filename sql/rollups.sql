@@ -1,8 +1,9 @@
 -- Statistics rollups: what the console and the statistics API show, derived from device_events
 -- (the one source of truth) by aggregate_stats, incrementally: each run reads only the events
--- received since the previous run, found through a BRIN index on received_at, and adds them to
--- the counters below. Every figure is a sum of those additions, so the hourly, daily and
--- per-version views always agree with each other and with the raw events.
+-- received since the previous run, found through each partition's BRIN index on received_at
+-- (_index_event_partition), and adds them to the counters below. Every figure is a sum of those
+-- additions, so the hourly, daily and per-version views always agree with each other and with the
+-- raw events.
 --
 -- Distinct-device figures (active devices, monthly active devices, adoption) cannot be summed
 -- from smaller periods. As events are taken in in time order, it is enough to remember, per
@@ -10,8 +11,6 @@
 -- and bundle, the last day it was counted as running it (stats_device_versions): a device is new
 -- in a period when that period is later. One row per device, updated in place, instead of a set
 -- of devices per period. All periods are UTC (received_at, the server's clock, not the device's).
-
-CREATE INDEX device_events_received_brin ON liveupdate.device_events USING brin (received_at);
 
 CREATE TABLE liveupdate.stats_progress (
     only_row          boolean PRIMARY KEY DEFAULT true CHECK (only_row),

@@ -173,7 +173,7 @@ pub struct OwnCluster {
 /// `LIVEUPDATE_TEST_PG_BIN` names its directory (default: Debian 12's 15), and
 /// `LIVEUPDATE_TEST_PG_WRAPPER`, when set, the command prefix that enters the root filesystem
 /// holding it (`make test` sets `.ci/pg-chroot 17 run` for 17; paths are the same inside).
-fn postgres_program(program: &str) -> Command {
+pub fn postgres_program(program: &str) -> Command {
     let bin = std::env::var("LIVEUPDATE_TEST_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
     let wrapper = std::env::var("LIVEUPDATE_TEST_PG_WRAPPER").unwrap_or_default();
     let mut words = wrapper.split_whitespace();
