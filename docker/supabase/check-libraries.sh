@@ -28,7 +28,7 @@ fi
 
 if ! listing=$("$loader" --list "$library" 2>&1) || echo "$listing" | grep -q 'not found'; then
     echo "check-libraries: $library does not load with $server's loader $loader:" >&2
-    echo "$listing" | grep -i 'not found\|error' >&2 || echo "$listing" >&2
+    echo "$listing" | grep -i 'not found\|error\|cannot' >&2 || echo "$listing" >&2
     exit 1
 fi
 echo "check-libraries: $library resolves with $loader (the loader of $server):"
