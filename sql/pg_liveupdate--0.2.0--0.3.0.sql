@@ -131,6 +131,7 @@ DECLARE
     want_version text := liveupdate._text_field(fields, 'version');
     range_from timestamptz;
     range_to timestamptz;
+    cursor_text text;
     after jsonb;
     page_size integer := liveupdate._page_limit(fields);
     rows jsonb;
@@ -143,7 +144,8 @@ BEGIN
     END;
     IF fields ? 'cursor' THEN
         BEGIN
-            after := convert_from(decode(liveupdate._text_field(fields, 'cursor'), 'base64'), 'UTF8')::jsonb;
+            cursor_text := translate(liveupdate._text_field(fields, 'cursor'), '-_', '+/');
+            after := convert_from(decode(rpad(cursor_text, (length(cursor_text) + 3) / 4 * 4, '='), 'base64'), 'UTF8')::jsonb;
             PERFORM (after ->> 0)::timestamptz, (after ->> 1)::uuid;
         EXCEPTION WHEN OTHERS THEN
             RAISE EXCEPTION 'field "cursor" is not a cursor this operation gave' USING ERRCODE = '22023';
@@ -169,9 +171,12 @@ BEGIN
         'events', (SELECT coalesce(jsonb_agg(r ORDER BY n), '[]') FROM jsonb_array_elements(rows) WITH ORDINALITY AS x(r, n)
                    WHERE n <= page_size),
         'next_cursor', CASE WHEN jsonb_array_length(rows) > page_size THEN
-            encode(convert_to(jsonb_build_array(rows -> (page_size - 1) -> 'received_at', rows -> (page_size - 1) -> 'device_id',
-                                                rows -> (page_size - 1) -> 'action', rows -> (page_size - 1) -> 'version_name')::text,
-                              'UTF8'), 'base64') END);
+            -- URL-safe base64 without padding or line breaks, so it goes into a query string as it is.
+            translate(encode(convert_to(jsonb_build_array(rows -> (page_size - 1) -> 'received_at',
+                                                          rows -> (page_size - 1) -> 'device_id',
+                                                          rows -> (page_size - 1) -> 'action',
+                                                          rows -> (page_size - 1) -> 'version_name')::text, 'UTF8'),
+                             'base64'), E'+/=\n', '-_') END);
 END
 $$;
 COMMENT ON FUNCTION liveupdate.api_list_events(jsonb) IS

@@ -133,8 +133,7 @@ function Rollout({ appId, channel, bundles, rights, onDone }) {
   const candidates = bundles.filter((b) => b.version !== channel.bundle);
   const chosen = version || (candidates[0] ? candidates[0].version : '');
   return html`<section class="panel">
-    ${rollout ? html`<p>Rolling out <strong>${rollout.bundle}</strong> to <strong>${fmtPercent(rollout.basis_points / 10000, 2)}</strong>
-        of the channel's devices${rollout.paused ? html` <span class="badge warn">paused</span>` : ''}; the others get ${channel.bundle}.</p>
+    ${rollout ? html`<p>Rolling out <strong>${rollout.bundle}</strong> to <strong>${fmtPercent(rollout.basis_points / 10000, 2)}</strong> of the channel's devices${rollout.paused ? html` <span class="badge warn">paused</span>` : ''}; the others get ${channel.bundle}.</p>
       <form class="row" onSubmit=${(e) => { e.preventDefault(); send({ action: 'set', basis_points: basisPoints() }, `Share set to ${percent}%.`); }}>
         <label>Share (%)<input type="number" min="0" max="100" step="0.01" value=${percent} onInput=${(e) => setPercent(e.target.value)} /></label>
         <button type="submit" disabled=${Boolean(hint) || action.busy} title=${hint}>Set share</button>
