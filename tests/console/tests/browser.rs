@@ -107,7 +107,7 @@ fn the_console_works_in_a_browser() {
     let tests_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let status = Command::new("node")
         .args(["--test", "test/console.test.js"])
-        .current_dir(&tests_dir)
+        .current_dir(tests_dir)
         .env("CONSOLE_URL", gw.base_url())
         .env("CONSOLE_APP_ID", APP)
         .env("CONSOLE_ADMIN_KEY", &admin_key)
