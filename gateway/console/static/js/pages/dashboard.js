@@ -114,7 +114,7 @@ export function DashboardPage({ appId }) {
       <h2>${hourly ? 'Hours' : 'Days'}</h2>
       <div class="table-wrap"><table>
         <thead><tr><th>${hourly ? 'Hour' : 'Day'}</th><th class="num">Active</th><th class="num">Installs</th><th class="num">Failures</th><th class="num hide-narrow">Gets</th><th></th></tr></thead>
-        <tbody>${[...periods].reverse().map((p, i) => html`<tr>
+        <tbody>${[...periods].reverse().map((p) => html`<tr>
           <td>${hourly ? fmtDate(p.start) : p.start.slice(0, 10)}</td><td class="num">${fmtNumber(p.active_devices)}</td>
           <td class="num">${fmtNumber(p.installs)}</td><td class="num">${fmtNumber(p.fails)}</td><td class="num hide-narrow">${fmtNumber(p.gets)}</td>
           <td><a href=${href('apps', appId, 'events') + `?from=${encodeURIComponent(new Date(p.start).toISOString())}&to=${encodeURIComponent(new Date(new Date(p.start).getTime() + (hourly ? 3600000 : 86400000)).toISOString())}`}>events</a></td>
