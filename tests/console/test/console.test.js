@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 
@@ -315,8 +315,18 @@ test('events filter by device and export as CSV', async () => {
   await visit(page, `/console/apps/${enc(APP)}/events?device_id=${DEVICE}`);
   const actions = await page.$$eval('main table tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
   assert.deepEqual(actions, ['set']);
+  const downloads = join(WORK, 'downloads');
+  mkdirSync(downloads, { recursive: true });
+  const cdp = await page.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
   await clickButton(page, 'Export CSV');
   await waitForText(page, 'Exported events.');
+  const file = join(downloads, `${APP}-events.csv`);
+  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 50));
+  const lines = readFileSync(file, 'utf8').trim().split('\r\n');
+  assert.equal(lines.length, 2, 'a header and the device\'s one event');
+  assert.ok(lines[0].startsWith('received_at,device_id,action,version_name'));
+  assert.ok(lines[1].includes(`"${DEVICE}","set","1.0.0"`), lines[1]);
   await cleanChecks(page, problems, 'events');
   await page.close();
 });
