@@ -68,15 +68,15 @@ BEGIN
     FROM (SELECT d.version_name, count(*) AS devices
           FROM liveupdate.devices AS d
           LEFT JOIN liveupdate.device_overrides AS o ON o.app_id = d.app_id AND o.device_id = d.device_id
+          LEFT JOIN liveupdate.channels AS named ON named.app_id = app_pk AND named.name = d.default_channel
+          LEFT JOIN (SELECT platform.name, (SELECT p.id FROM liveupdate.channels AS p
+                                            WHERE p.app_id = app_pk AND p.public AND CASE platform.name
+                                                WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android ELSE p.electron END
+                                            ORDER BY p.id LIMIT 1) AS id
+                     FROM (VALUES ('ios'), ('android'), ('electron')) AS platform(name)) AS public
+              ON public.name = d.platform AND d.default_channel IS NULL
           WHERE d.app_id = app_pk AND d.last_seen_at >= since
-            AND coalesce(o.channel_id,
-                         (SELECT n.id FROM liveupdate.channels AS n
-                          WHERE n.app_id = app_pk AND n.name = d.default_channel),
-                         (SELECT p.id FROM liveupdate.channels AS p
-                          WHERE p.app_id = app_pk AND p.public AND d.default_channel IS NULL
-                            AND CASE d.platform WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android
-                                                WHEN 'electron' THEN p.electron ELSE false END
-                          ORDER BY p.id LIMIT 1)) = channel.id
+            AND coalesce(o.channel_id, named.id, public.id) = channel.id
           GROUP BY d.version_name) AS per;
     RETURN jsonb_build_object('channel', channel.name, 'since', since, 'devices', total,
         'bundles', (SELECT coalesce(jsonb_agg(b || jsonb_build_object('share',

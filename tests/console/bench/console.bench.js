@@ -58,6 +58,7 @@ const results = [
   await timeView('device list, first page of 50', `/console/apps/${enc(APP)}/devices`, drawn('table.devices tbody tr', 50)),
   await timeView('device list, a page deep in the id order', `/console/apps/${enc(APP)}/devices?cursor=00000000-0000-4000-8000-0000000c3500`, drawn('table.devices tbody tr', 50)),
   await timeView('device list filtered (android, page of 50)', `/console/apps/${enc(APP)}/devices?platform=android`, drawn('table.devices tbody tr', 50)),
+  await timeView('channel with its devices by bundle (1,000,000)', `/console/apps/${enc(APP)}/channels/production`, drawn('table.share tbody tr', 1)),
   await timeView('events, newest 100 of 200,000 today', `/console/apps/${enc(APP)}/events`, drawn('main table tbody tr', 100)),
 ];
 await browser.close();
