@@ -248,5 +248,19 @@ END
 $$;
 COMMENT ON FUNCTION liveupdate.api_preview_update(jsonb) IS
     'Management API: the answer POST /updates would give a device and why (channel and how it was chosen, rollout bucket), recording nothing (read rights). {app_id, request: update check body} → {request, answer, why}.';
+-- Bundles show the size of their stored zip (archive_bytes), for the console's bundle list.
+CREATE OR REPLACE FUNCTION liveupdate._bundle_json(b liveupdate.bundles) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('version', b.name, 'checksum', b.checksum, 'encrypted', b.session_key <> '',
+        'key_id', b.key_id, 'external_url', b.external_url, 'min_update_version', b.min_update_version,
+        'link', b.link, 'comment', b.comment, 'manifest_count', b.manifest_count,
+        'archive_bytes', b.archive_bytes, 'signed_by', b.signed_by, 'signature', b.signature,
+        'channels', coalesce((SELECT jsonb_agg(c.name ORDER BY c.name) FROM liveupdate.channels AS c
+                              WHERE c.bundle_id = b.id), '[]'),
+        'created_at', b.created_at, 'deleted_at', b.deleted_at)
+$$;
+
 -- As privileges.sql does at install: nothing new is callable by PUBLIC.
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA liveupdate FROM PUBLIC;

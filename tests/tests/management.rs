@@ -607,6 +607,9 @@ fn the_console_routes_answer_within_the_keys_rights() {
         "invalid_request",
     );
 
+    let hosted = s.call("GET", &format!("/v1/apps/{APP}/bundles/1.0.0"), &key, None).json();
+    assert_eq!(hosted["archive_bytes"], Value::Null, "no stored zip: size unknown");
+
     // A bundle's files, by name.
     let files = s.call("GET", &format!("/v1/apps/{APP}/bundles/1.1.0/files"), &key, None).json();
     let names: Vec<&str> =

@@ -1,5 +1,5 @@
 // Bundles: the list (newest first, paged), and one bundle with its manifest, deploy and delete.
-import { html, useState, useLoad, useAction, ActionStatus, ErrorBox, Loading, Empty, fmtDate, fmtNumber, rightsHint } from '../ui.js';
+import { html, useState, useLoad, useAction, ActionStatus, ErrorBox, Loading, Empty, fmtDate, fmtNumber, fmtBytes, rightsHint } from '../ui.js';
 import { api, get } from '../api.js';
 import { href, navigate } from '../router.js';
 import { useRights, DeployForm } from './common.js';
@@ -25,10 +25,11 @@ export function BundlesPage({ appId, query }) {
     ${bundles.data && bundles.data.bundles.length === 0 && html`<${Empty}>
       <p>No bundle yet. Upload your web build from a terminal (or CI):</p>${uploadHint(appId)}</${Empty}>`}
     ${bundles.data && bundles.data.bundles.length > 0 && html`<div class="table-wrap"><table>
-      <thead><tr><th>Version</th><th>Created</th><th class="num">Files</th><th>Signed / encrypted</th><th>Channels</th><th class="hide-narrow">Comment</th></tr></thead>
+      <thead><tr><th>Version</th><th>Created</th><th class="num">Size</th><th class="num">Files</th><th>Signed / encrypted</th><th>Channels</th><th class="hide-narrow">Comment</th></tr></thead>
       <tbody>${bundles.data.bundles.map((b) => html`<tr>
         <td><a href=${href('apps', appId, 'bundles', b.version)}>${b.version}</a></td>
         <td>${fmtDate(b.created_at)}</td>
+        <td class="num">${b.archive_bytes === null ? html`<span class="muted">external</span>` : fmtBytes(b.archive_bytes)}</td>
         <td class="num">${fmtNumber(b.manifest_count)}</td>
         <td><${Flags} bundle=${b} /></td>
         <td>${b.channels.length ? b.channels.map((c) => html`<a class="badge" href=${href('apps', appId, 'channels', c)}>${c}</a>`) : html`<span class="muted">none</span>`}</td>
@@ -64,6 +65,7 @@ export function BundlePage({ appId, version }) {
     ${b && html`<section class="panel"><dl class="facts">
       <dt>Created</dt><dd>${fmtDate(b.created_at)}</dd>
       <dt>Checksum</dt><dd class="mono">${b.checksum || '—'}</dd>
+      <dt>Zip size</dt><dd>${b.archive_bytes === null ? 'unknown (hosted elsewhere)' : fmtBytes(b.archive_bytes)}</dd>
       <dt>Files</dt><dd>${fmtNumber(b.manifest_count)}</dd>
       <dt>Signature</dt><dd>${b.signed_by ? `signed by ${b.signed_by}` : 'not signed'}</dd>
       <dt>Encrypted</dt><dd>${b.encrypted ? `yes (key id ${b.key_id})` : 'no'}</dd>
