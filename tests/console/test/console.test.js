@@ -186,6 +186,16 @@ test('the dashboard counts the seeded installs and failures, and a day opens its
   await page.waitForFunction(() => location.pathname.endsWith('/events') && location.search.includes('from='));
   await settle(page);
   assert.equal(await page.$$eval('main table tbody tr', (rows) => rows.length), 12);
+  // Hourly for the last 48 hours; the choice is remembered on the next visit.
+  await visit(page, `/console/apps/${enc(APP)}`);
+  await page.select('main select', '48h');
+  await waitForText(page, 'Active devices per hour');
+  await settle(page);
+  assert.equal(await page.$$eval('table.periods tbody tr', (rows) => rows.length), 48);
+  await visit(page, `/console/apps/${enc(APP)}`);
+  assert.equal(await page.$eval('main select', (select) => select.value), '48h');
+  await page.select('main select', '30d');
+  await settle(page);
   await cleanChecks(page, problems, 'dashboard');
   await page.close();
 });

@@ -112,7 +112,7 @@ export function DashboardPage({ appId }) {
       <${Chart} title="Bandwidth and storage" bytes=${true} series=${['Bandwidth (full downloads)', 'Served by this gateway', ...(hourly ? [] : ['Storage'])]}
         x=${x} y=${[periods.map((p) => p.bandwidth_bytes), periods.map((p) => p.served_bytes), ...(hourly ? [] : [periods.map((p) => p.storage_bytes)])]} />
       <h2>${hourly ? 'Hours' : 'Days'}</h2>
-      <div class="table-wrap"><table>
+      <div class="table-wrap"><table class="periods">
         <thead><tr><th>${hourly ? 'Hour' : 'Day'}</th><th class="num">Active</th><th class="num">Installs</th><th class="num">Failures</th><th class="num hide-narrow">Gets</th><th></th></tr></thead>
         <tbody>${[...periods].reverse().map((p) => html`<tr>
           <td>${hourly ? fmtDate(p.start) : p.start.slice(0, 10)}</td><td class="num">${fmtNumber(p.active_devices)}</td>
