@@ -215,7 +215,11 @@ BEGIN
     IF picked.id IS NOT NULL THEN
         via := 'override';
     ELSIF named IS NOT NULL THEN
-        SELECT c.* INTO picked FROM liveupdate.channels AS c WHERE c.app_id = app_pk AND c.name = named;
+        -- As resolve.sql: a named channel counts when public or self-settable, and on for the platform.
+        SELECT c.* INTO picked FROM liveupdate.channels AS c
+        WHERE c.app_id = app_pk AND c.name = named AND (c.public OR c.allow_device_self_set)
+          AND CASE request ->> 'platform' WHEN 'ios' THEN c.ios WHEN 'android' THEN c.android
+              WHEN 'electron' THEN c.electron ELSE false END;
         via := CASE WHEN picked.id IS NOT NULL THEN 'default_channel' ELSE 'none' END;
     ELSE
         SELECT c.* INTO picked FROM liveupdate.channels AS c
@@ -239,7 +243,10 @@ BEGIN
                 'bundle', (SELECT b.name FROM liveupdate.bundles AS b WHERE b.id = picked.rollout_bundle_id),
                 'basis_points', picked.rollout_basis_points, 'paused', picked.rollout_paused,
                 'device_bucket', bucket,
-                'inside', bucket IS NOT NULL AND NOT picked.rollout_paused AND bucket < picked.rollout_basis_points) END));
+                'inside', bucket IS NOT NULL AND NOT picked.rollout_paused AND bucket < picked.rollout_basis_points,
+                -- A device already running the rollout's bundle stays on it while the rollout lasts.
+                'already_on_it', request ->> 'version_name' = (SELECT b.name FROM liveupdate.bundles AS b
+                                                               WHERE b.id = picked.rollout_bundle_id)) END));
 END
 $$;
 COMMENT ON FUNCTION liveupdate.api_preview_update(jsonb) IS

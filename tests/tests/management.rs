@@ -676,6 +676,16 @@ fn the_console_routes_answer_within_the_keys_rights() {
         (overridden["why"]["via"].as_str(), overridden["answer"]["version"].as_str()),
         (Some("override"), Some("1.1.0"))
     );
+    // A device naming a channel that is neither public nor self-settable gets none, as /updates says.
+    let naming_private =
+        Device::new(APP, "0000000e-0000-4000-8000-000000000001").running("0.0.1").channel("beta");
+    let private = preview(&s, naming_private.body()).json();
+    let private_real = http::post_json(s.gw.addr, "/updates", &naming_private.body()).json();
+    assert_eq!(
+        (private["why"]["via"].as_str(), private["answer"]["error"].as_str()),
+        (Some("none"), private_real["error"].as_str()),
+        "{private}"
+    );
     let refusal = preview(&s, json!({"device_id": unseen})).json();
     assert!(
         refusal["answer"]["error"].is_string(),
@@ -698,6 +708,7 @@ fn the_console_routes_answer_within_the_keys_rights() {
     let bucket = rollout["why"]["rollout"]["device_bucket"].as_i64().unwrap();
     assert!((0..10_000).contains(&bucket));
     assert_eq!(rollout["why"]["rollout"]["inside"], bucket < 5000);
+    assert_eq!(rollout["why"]["rollout"]["already_on_it"], false);
     assert_eq!(rollout["answer"]["version"], if bucket < 5000 { "1.1.0" } else { "1.0.0" });
 
     // A key limited to another app sees none of this one.

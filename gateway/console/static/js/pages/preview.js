@@ -37,7 +37,7 @@ function Answer({ result }) {
       <dt>Channel</dt><dd>${why.channel ? html`<strong>${why.channel}</strong>, by ${VIA[why.via]}` : VIA.none}</dd>
       ${why.channel && html`<dt>Channel serves</dt><dd>${why.channel_bundle}</dd>`}
       ${why.rollout && html`<dt>Rollout</dt><dd>${why.rollout.bundle} to ${fmtPercent(why.rollout.basis_points / 10000, 2)}${why.rollout.paused ? ' (paused)' : ''};
-        this device's bucket is ${why.rollout.device_bucket === null ? 'unknown' : why.rollout.device_bucket} of 10,000, so it is ${why.rollout.inside ? 'inside' : 'outside'}</dd>`}
+        this device's bucket is ${why.rollout.device_bucket === null ? 'unknown' : why.rollout.device_bucket} of 10,000, so it is ${why.rollout.inside ? 'inside' : 'outside'}${why.rollout.already_on_it ? '; it already runs the rollout\'s bundle and stays on it' : ''}</dd>`}
     </dl>
     <details><summary>The answer /updates would send</summary><pre>${JSON.stringify(answer, null, 2)}</pre></details>
   </section>`;
