@@ -1,5 +1,5 @@
 # The two commands of the README, plus the benchmark. Each works on a fresh Debian 12 machine as root.
-.PHONY: serve test bench bench-bundles bench-stats migrate package test-packages test-containers fuzz
+.PHONY: serve test bench bench-bundles bench-stats bench-console migrate package test-packages test-containers fuzz
 
 serve:  ## install what is missing, build, start PostgreSQL + the gateway on 127.0.0.1:8080
 	bash .ci/serve
@@ -15,6 +15,9 @@ bench-bundles:  ## bundle upload, download, delta and storage figures (see .ci/b
 
 bench-stats:  ## statistics aggregation rate, freshness and query latency (see .ci/bench-stats)
 	bash .ci/bench-stats
+
+bench-console:  ## the web console's render times with 1,000,000 devices and its first-load size (see .ci/bench-console)
+	bash .ci/bench-console
 
 migrate:  ## apply migrations/ to DATABASE_URL (see .ci/migrate)
 	bash .ci/migrate

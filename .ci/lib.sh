@@ -71,6 +71,17 @@ ensure_packages() {
     fi
 }
 
+# The console's browser tests: Debian's chromium (the tests never download a browser), Node.js
+# with npm (Debian's own on a fresh machine; one already installed is kept), and the test packages
+# exactly as tests/console/package-lock.json pins them (npm ci, from the npm registry).
+ensure_console_test_tools() {
+    ensure_packages chromium fonts-liberation
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        ensure_packages nodejs npm
+    fi
+    (cd "$CI_DIR/../tests/console" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 ensure_cargo_pgrx() {
     if ! cargo pgrx --version 2>/dev/null | grep -qx "cargo-pgrx $CARGO_PGRX_VERSION"; then
         step "cargo install cargo-pgrx $CARGO_PGRX_VERSION (about 4 minutes, once per machine)"

@@ -187,7 +187,7 @@ AS $$
     SELECT jsonb_build_object('version', b.name, 'checksum', b.checksum, 'encrypted', b.session_key <> '',
         'key_id', b.key_id, 'external_url', b.external_url, 'min_update_version', b.min_update_version,
         'link', b.link, 'comment', b.comment, 'manifest_count', b.manifest_count,
-        'signed_by', b.signed_by, 'signature', b.signature,
+        'archive_bytes', b.archive_bytes, 'signed_by', b.signed_by, 'signature', b.signature,
         'channels', coalesce((SELECT jsonb_agg(c.name ORDER BY c.name) FROM liveupdate.channels AS c
                               WHERE c.bundle_id = b.id), '[]'),
         'created_at', b.created_at, 'deleted_at', b.deleted_at)

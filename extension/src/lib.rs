@@ -63,6 +63,11 @@ extension_sql_file!("../sql/cleanup.sql", name = "cleanup", requires = ["guard"]
 extension_sql_file!("../sql/periodic.sql", name = "periodic", requires = ["cleanup"]);
 extension_sql_file!("../sql/integrity.sql", name = "integrity", requires = ["cleanup"]);
 extension_sql_file!("../sql/delete_app.sql", name = "delete_app", requires = ["integrity"]);
+extension_sql_file!(
+    "../sql/console.sql",
+    name = "console",
+    requires = ["delete_app", resolve::resolve_update, validators::rollout_bucket]
+);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 #[pg_guard]

@@ -6,6 +6,7 @@ pub mod body_budget;
 pub mod client_address;
 pub mod config;
 pub mod connection_limit;
+pub mod console;
 pub mod db;
 pub mod device_log;
 pub mod files;

@@ -43,6 +43,7 @@ const ROUTES: &[RouteSpec] = &[
         pattern: &["apps"],
         methods: &[(Method::GET, "api_list_apps"), (Method::POST, "api_create_app")],
     },
+    RouteSpec { pattern: &["overview"], methods: &[(Method::GET, "api_apps_overview")] },
     RouteSpec {
         pattern: &["apps", "{app_id}"],
         methods: &[
@@ -80,7 +81,14 @@ const ROUTES: &[RouteSpec] = &[
         pattern: &["apps", "{app_id}", "channels", "{channel}", "guard"],
         methods: &[(Method::GET, "api_channel_guard"), (Method::PUT, "api_set_channel_guard")],
     },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "channels", "{channel}", "devices"],
+        methods: &[(Method::GET, "api_channel_devices")],
+    },
     RouteSpec { pattern: &["apps", "{app_id}", "stats"], methods: &[(Method::GET, "api_app_stats")] },
+    RouteSpec { pattern: &["apps", "{app_id}", "events"], methods: &[(Method::GET, "api_list_events")] },
+    // A dry run of an update check: POST, as the body is the device's request.
+    RouteSpec { pattern: &["apps", "{app_id}", "preview"], methods: &[(Method::POST, "api_preview_update")] },
     RouteSpec {
         pattern: &["apps", "{app_id}", "bundles"],
         methods: &[(Method::GET, "api_list_bundles"), (Method::POST, "api_register_bundle")],
@@ -97,6 +105,10 @@ const ROUTES: &[RouteSpec] = &[
             (Method::PATCH, "api_update_bundle"),
             (Method::DELETE, "api_delete_bundle"),
         ],
+    },
+    RouteSpec {
+        pattern: &["apps", "{app_id}", "bundles", "{version}", "files"],
+        methods: &[(Method::GET, "api_bundle_files")],
     },
     RouteSpec { pattern: &["apps", "{app_id}", "devices"], methods: &[(Method::GET, "api_list_devices")] },
     RouteSpec {

@@ -28,6 +28,8 @@ pub enum Endpoint {
     Ready,
     /// `GET /metrics`: Prometheus text format.
     Metrics,
+    /// `GET`/`HEAD /console` and below: the web console (`console`).
+    Console,
     /// A known path with a method it does not serve.
     MethodNotAllowed {
         allow: &'static str,
@@ -57,6 +59,7 @@ impl Endpoint {
             ("/channel_self", &Method::DELETE) => Endpoint::ChannelSelf(Operation::Unset),
             ("/channel_self", _) => Endpoint::MethodNotAllowed { allow: "GET, POST, PUT, DELETE" },
             (management, _) if management.starts_with("/v1/") => Endpoint::Management,
+            (console, _) if crate::console::is_console_path(console) => Endpoint::Console,
             (file, &Method::GET | &Method::HEAD) if file.starts_with("/files/") => Endpoint::File,
             (file, _) if file.starts_with("/files/") => Endpoint::MethodNotAllowed { allow: "GET, HEAD" },
             ("/health", &Method::GET) => Endpoint::Health,
@@ -84,6 +87,7 @@ impl Endpoint {
             Endpoint::Health => "health",
             Endpoint::Ready => "ready",
             Endpoint::Metrics => "metrics",
+            Endpoint::Console => "console",
             Endpoint::MethodNotAllowed { .. } => "method_not_allowed",
             Endpoint::NotFound => "not_found",
         }
@@ -107,5 +111,8 @@ mod tests {
         assert_eq!(Endpoint::parse(&Method::GET, "/"), Endpoint::NotFound);
         assert_eq!(Endpoint::parse(&Method::GET, "/updatesx"), Endpoint::NotFound);
         assert_eq!(Endpoint::parse(&Method::POST, "/ready"), Endpoint::MethodNotAllowed { allow: "GET" });
+        assert_eq!(Endpoint::parse(&Method::GET, "/console"), Endpoint::Console);
+        assert_eq!(Endpoint::parse(&Method::GET, "/console/apps/a.b"), Endpoint::Console);
+        assert_eq!(Endpoint::parse(&Method::GET, "/consoles"), Endpoint::NotFound);
     }
 }

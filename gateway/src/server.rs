@@ -20,7 +20,7 @@ use crate::connection_limit::ConnectionsPerAddress;
 use crate::response::{ApiError, Body};
 use crate::router::Endpoint;
 use crate::state::State;
-use crate::{files, handlers, management};
+use crate::{console, files, handlers, management};
 
 /// Routes one request from TCP peer `peer` and records its outcome.
 pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> Response<Body> {
@@ -38,6 +38,7 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
             let key = request.uri().path().trim_start_matches("/files/");
             files::serve(state, request.method(), key, request.headers()).await
         }
+        Endpoint::Console => console::serve(request.method(), request.uri().path(), request.headers()),
         Endpoint::UpdatesHealth | Endpoint::StatsHealth | Endpoint::Health => Ok(handlers::status_ok()),
         Endpoint::Ready => handlers::ready(state).await,
         Endpoint::Metrics => Ok(handlers::metrics(state)),

@@ -79,6 +79,7 @@ fn uploads_are_delivered_as_zip_and_as_manifest() {
         (bundle["manifest_count"].as_i64(), bundle["comment"].as_str()),
         (Some(3), Some("first release"))
     );
+    assert_eq!(bundle["archive_bytes"].as_u64(), Some(archive.len() as u64), "the stored zip's size");
     assert_eq!(bundle["channels"], json!(["production"]));
 
     // An old plugin gets the zip; it verifies and unpacks to the build.

@@ -540,3 +540,193 @@ fn migrations_prepare_plain_and_supabase_databases() {
         }
     }
 }
+
+/// The routes the web console reads through (sql/console.sql): the apps overview, a channel's
+/// devices by bundle, a bundle's files, events with cursor paging, and the update dry run; each
+/// within the key's rights (a key limited to another app sees none of this app) and, for the dry
+/// run, answering what /updates answers while recording nothing.
+#[test]
+fn the_console_routes_answer_within_the_keys_rights() {
+    let mut s = setup("mgmt_console", &[]);
+    let (_, key) = s.key("all", None);
+    let (_, other_reader) = s.key("read", Some(&[OTHER_APP]));
+    let hash = |n: u8| format!("{n:02x}").repeat(32);
+    let manifest = json!([
+        {"file_name": "index.html", "file_hash": hash(1), "download_url": "https://cdn.acme.test/i", "file_size": 10},
+        {"file_name": "app.js", "file_hash": hash(2), "download_url": "https://cdn.acme.test/a", "file_size": 20}]);
+    for (version, body) in [
+        ("1.0.0", json!({"version": "1.0.0", "external_url": "https://cdn.acme.test/1.0.0.zip"})),
+        ("1.1.0", json!({"version": "1.1.0", "manifest": manifest})),
+    ] {
+        let registered = s.call("POST", &format!("/v1/apps/{APP}/bundles"), &key, Some(body));
+        assert_eq!(registered.status, 201, "{version}: {}", registered.json());
+    }
+    s.db.exec(&format!(
+        "SELECT liveupdate.create_channel('{APP}', 'production', public => true, bundle => '1.0.0'); \
+         SELECT liveupdate.create_channel('{APP}', 'beta', bundle => '1.1.0')"
+    ));
+    let ids: Vec<String> = (0..6).map(|i| format!("0000000{i}-0000-4000-8000-000000000001")).collect();
+    for id in &ids {
+        assert!(matches!(Device::new(APP, id).running("1.0.0").outcome(s.gw.addr), Outcome::NoUpdate { .. }));
+        let event = json!({"app_id": APP, "device_id": id, "action": "set", "version_name": "1.0.0",
+            "old_version_name": "builtin", "version_os": "14", "platform": "android", "plugin_version": "8.51.14", "version_build": "1.0.0", "is_prod": true, "is_emulator": false});
+        assert_eq!(http::post_json(s.gw.addr, "/stats", &event).status, 200);
+    }
+    assert!(liveupdate_e2e::eventually(20, || s.db.count("SELECT count(*) FROM liveupdate.devices") == 6));
+
+    // Overview: this organization's apps only, with the key's rights and today's devices.
+    let overview = s.call("GET", "/v1/overview", &key, None).json();
+    let apps = overview["apps"].as_array().unwrap();
+    assert_eq!(apps.iter().map(|a| a["app_id"].as_str().unwrap()).collect::<Vec<_>>(), [APP, OTHER_APP]);
+    assert_eq!((apps[0]["rights"].as_str(), apps[0]["active_today"].as_i64()), (Some("admin"), Some(6)));
+    assert_eq!(apps[0]["active_30_days"], 6);
+    assert_eq!(apps[0]["newest_bundle"]["version"], "1.1.0");
+    let limited = s.call("GET", "/v1/overview", &other_reader, None).json();
+    assert_eq!(limited["apps"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (limited["apps"][0]["app_id"].as_str(), limited["apps"][0]["rights"].as_str()),
+        (Some(OTHER_APP), Some("read"))
+    );
+
+    // A channel's devices by bundle: the six on production; beta has none yet.
+    let production = s.call("GET", &format!("/v1/apps/{APP}/channels/production/devices"), &key, None).json();
+    assert_eq!(production["devices"], 6);
+    assert_eq!(production["bundles"], json!([{"version": "1.0.0", "devices": 6, "share": 1.0}]));
+    let beta = s.call("GET", &format!("/v1/apps/{APP}/channels/beta/devices"), &key, None).json();
+    assert_eq!((beta["devices"].as_i64(), beta["bundles"].as_array().map(Vec::len)), (Some(0), Some(0)));
+    let later = s.call(
+        "GET",
+        &format!("/v1/apps/{APP}/channels/production/devices?since=2999-01-01T00:00:00Z"),
+        &key,
+        None,
+    );
+    assert_eq!(later.json()["devices"], 0);
+    assert_error(
+        &s.call("GET", &format!("/v1/apps/{APP}/channels/production/devices?since=soon"), &key, None),
+        400,
+        "invalid_request",
+    );
+
+    let hosted = s.call("GET", &format!("/v1/apps/{APP}/bundles/1.0.0"), &key, None).json();
+    assert_eq!(hosted["archive_bytes"], Value::Null, "no stored zip: size unknown");
+
+    // A bundle's files, by name.
+    let files = s.call("GET", &format!("/v1/apps/{APP}/bundles/1.1.0/files"), &key, None).json();
+    let names: Vec<&str> =
+        files["files"].as_array().unwrap().iter().map(|f| f["file_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["app.js", "index.html"]);
+    assert_error(
+        &s.call("GET", &format!("/v1/apps/{APP}/bundles/9.9.9/files"), &key, None),
+        404,
+        "not_found",
+    );
+
+    // Events: filtered, and paged by cursor without repeats or gaps.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page =
+            s.call("GET", &format!("/v1/apps/{APP}/events?action=set&limit=4{cursor}"), &key, None).json();
+        seen.extend(
+            page["events"].as_array().unwrap().iter().map(|e| e["device_id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => {
+                assert!(
+                    next.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)),
+                    "URL-safe: {next}"
+                );
+                cursor = format!("&cursor={next}");
+            }
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ids);
+    let one = s.call("GET", &format!("/v1/apps/{APP}/events?device_id={}", ids[2]), &key, None).json();
+    assert_eq!(one["events"].as_array().unwrap().len(), 1);
+    let none = s.call("GET", &format!("/v1/apps/{APP}/events?action=download_fail"), &key, None).json();
+    assert_eq!(none, json!({"events": [], "next_cursor": null}));
+    assert_error(
+        &s.call("GET", &format!("/v1/apps/{APP}/events?cursor=bm9wZQ"), &key, None),
+        400,
+        "invalid_request",
+    );
+    assert_error(
+        &s.call("GET", &format!("/v1/apps/{APP}/events?from=soon"), &key, None),
+        400,
+        "invalid_request",
+    );
+
+    // The dry run: the same answer as /updates, the channel and how it was chosen; nothing recorded.
+    let unseen = "0000000f-0000-4000-8000-000000000001";
+    let device = Device::new(APP, unseen).running("0.0.1");
+    let preview = |s: &Setup, request: Value| {
+        s.call("POST", &format!("/v1/apps/{APP}/preview"), &key, Some(json!({"request": request})))
+    };
+    let public = preview(&s, device.body()).json();
+    assert_eq!(
+        public["why"],
+        json!({"via": "public", "channel": "production", "channel_bundle": "1.0.0", "rollout": null})
+    );
+    assert_eq!(public["answer"]["version"], "1.0.0");
+    s.db.exec(&format!("SELECT liveupdate.set_device_override('{APP}', '{unseen}', 'beta')"));
+    let overridden = preview(&s, device.body()).json();
+    assert_eq!(
+        (overridden["why"]["via"].as_str(), overridden["answer"]["version"].as_str()),
+        (Some("override"), Some("1.1.0"))
+    );
+    // A device naming a channel that is neither public nor self-settable gets none, as /updates says.
+    let naming_private =
+        Device::new(APP, "0000000e-0000-4000-8000-000000000001").running("0.0.1").channel("beta");
+    let private = preview(&s, naming_private.body()).json();
+    let private_real = http::post_json(s.gw.addr, "/updates", &naming_private.body()).json();
+    assert_eq!(
+        (private["why"]["via"].as_str(), private["answer"]["error"].as_str()),
+        (Some("none"), private_real["error"].as_str()),
+        "{private}"
+    );
+    let refusal = preview(&s, json!({"device_id": unseen})).json();
+    assert!(
+        refusal["answer"]["error"].is_string(),
+        "an incomplete request gets the plugin's refusal: {refusal}"
+    );
+    assert_error(&preview(&s, json!({"app_id": OTHER_APP})), 400, "invalid_request");
+    assert_error(
+        &s.call("POST", &format!("/v1/apps/{APP}/preview"), &key, Some(json!({"request": "x"}))),
+        400,
+        "invalid_request",
+    );
+    let recorded = format!("SELECT count(*) FROM liveupdate.devices WHERE device_id = '{unseen}'");
+    assert_eq!(s.db.count(&recorded), 0, "a dry run records no device");
+    let real = http::post_json(s.gw.addr, "/updates", &device.body()).json();
+    assert_eq!(overridden["answer"], real, "the dry run answers what /updates answers");
+    assert!(liveupdate_e2e::eventually(20, || s.db.count(&recorded) == 1), "the real check is recorded");
+    s.db.exec(&format!("SELECT liveupdate.remove_device_override('{APP}', '{unseen}')"));
+    s.db.exec(&format!("SELECT liveupdate.start_rollout('{APP}', 'production', '1.1.0', 5000)"));
+    let rollout = preview(&s, device.body()).json();
+    let bucket = rollout["why"]["rollout"]["device_bucket"].as_i64().unwrap();
+    assert!((0..10_000).contains(&bucket));
+    assert_eq!(rollout["why"]["rollout"]["inside"], bucket < 5000);
+    assert_eq!(rollout["why"]["rollout"]["already_on_it"], false);
+    assert_eq!(rollout["answer"]["version"], if bucket < 5000 { "1.1.0" } else { "1.0.0" });
+
+    // A key limited to another app sees none of this one.
+    for path in [
+        format!("/v1/apps/{APP}/channels/production/devices"),
+        format!("/v1/apps/{APP}/bundles/1.1.0/files"),
+        format!("/v1/apps/{APP}/events"),
+    ] {
+        assert_error(&s.call("GET", &path, &other_reader, None), 404, "not_found");
+    }
+    assert_error(
+        &s.call(
+            "POST",
+            &format!("/v1/apps/{APP}/preview"),
+            &other_reader,
+            Some(json!({"request": device.body()})),
+        ),
+        404,
+        "not_found",
+    );
+}
