@@ -4,8 +4,9 @@
 //! each statement is prepared once per backend and kept (`SPI_keepplan`), one plan per platform.
 
 use liveupdate_core::answer::{Code, Refusal};
+use liveupdate_core::fields::Platform;
 use liveupdate_core::policy::{AutoUpdateLimit, ChannelRules};
-use liveupdate_core::request::{Platform, UpdateRequest};
+use liveupdate_core::request::UpdateRequest;
 use liveupdate_core::resolve::{self, BundleFacts, Decision, ManifestEntry, Target};
 use liveupdate_core::version;
 use pgrx::JsonB;

@@ -232,6 +232,29 @@ mod tests {
     }
 
     #[pg_test]
+    fn plain_digests_in_any_case_are_stored_lowercase() {
+        fixture();
+        // A legacy CRC32 was refused in upper case while a SHA-256 was accepted: one rule now.
+        sql(
+            "SELECT liveupdate.register_bundle('com.acme.app', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip', \
+             checksum => '0BADC0DE')",
+        );
+        sql("SELECT liveupdate.register_bundle('com.acme.app', '1.0.3', \
+             manifest => jsonb_build_array(jsonb_build_object('file_name', 'index.html', 'file_hash', repeat('CD', 32), \
+             'download_url', 'https://cdn.acme.test/index.html')))");
+        let stored = Spi::get_one::<String>(
+            "SELECT string_agg(checksum, ',' ORDER BY name) FROM liveupdate.bundles WHERE name IN ('1.0.1', '1.0.2')",
+        );
+        assert_eq!(stored, Ok(Some(format!("{},0badc0de", "ab".repeat(32)))));
+        let file_hash = Spi::get_one::<String>("SELECT file_hash FROM liveupdate.bundle_files");
+        assert_eq!(file_hash, Ok(Some("cd".repeat(32))));
+        expect_sqlstate(
+            "PERFORM liveupdate.register_bundle('com.acme.app', '1.0.4', external_url => 'https://cdn.acme.test/x.zip', checksum => 'ZZ')",
+            "22023",
+        );
+    }
+
+    #[pg_test]
     fn deleted_bundles_are_never_offered_nor_deployed() {
         fixture();
         sql(
