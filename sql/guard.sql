@@ -76,16 +76,11 @@ ALTER TABLE liveupdate.guard_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY guard_events_read ON liveupdate.guard_events FOR SELECT
     USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[]));
 
--- SECURITY DEFINER: whoever may create a channel gets its guard row with it.
+-- Rust (triggers.rs). SECURITY DEFINER: whoever may create a channel gets its guard row with it.
 CREATE FUNCTION liveupdate._create_channel_guard() RETURNS trigger
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    INSERT INTO liveupdate.channel_guards (channel_id, app_id) VALUES (NEW.id, NEW.app_id);
-    RETURN NULL;
-END
-$$;
+AS 'MODULE_PATHNAME', 'create_channel_guard_wrapper';
 CREATE TRIGGER channels_guard AFTER INSERT ON liveupdate.channels
     FOR EACH ROW EXECUTE FUNCTION liveupdate._create_channel_guard();
 

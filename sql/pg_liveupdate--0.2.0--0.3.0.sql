@@ -315,3 +315,17 @@ BEGIN
     RETURN jsonb_build_object('ok', true);
 END
 $$;
+
+-- Issue 13: the bookkeeping triggers are Rust #[pg_trigger] functions (triggers.rs) ---------------
+CREATE OR REPLACE FUNCTION liveupdate._record_deploy() RETURNS trigger
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'record_deploy_wrapper';
+CREATE OR REPLACE FUNCTION liveupdate._create_channel_guard() RETURNS trigger
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'create_channel_guard_wrapper';
+CREATE OR REPLACE FUNCTION liveupdate._keep_used_objects() RETURNS trigger
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'keep_used_objects_wrapper';

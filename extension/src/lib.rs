@@ -17,6 +17,7 @@ mod rollout;
 mod settings;
 mod signing;
 mod stats;
+mod triggers;
 mod validators;
 
 pgrx::pg_module_magic!(name, version);

@@ -255,6 +255,37 @@ mod tests {
     }
 
     #[pg_test]
+    fn bookkeeping_triggers_record_deploys_guards_and_used_objects() {
+        fixture();
+        // The fixture's channel: created with a bundle, one history row and its guard row.
+        assert_eq!(count("SELECT count(*) FROM liveupdate.deploy_history WHERE reason = 'created'"), 1);
+        assert_eq!(count("SELECT count(*) FROM liveupdate.channel_guards"), 1);
+        // An update that keeps the bundle is no deployment; one that changes it is.
+        sql("UPDATE liveupdate.channels SET allow_dev = false");
+        assert_eq!(count("SELECT count(*) FROM liveupdate.deploy_history"), 1);
+        sql(
+            "SELECT liveupdate.register_bundle('com.acme.app', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip')",
+        );
+        sql("SET LOCAL liveupdate.deploy_reason = 'rollback'");
+        sql(
+            "UPDATE liveupdate.channels SET bundle_id = (SELECT id FROM liveupdate.bundles WHERE name = '1.0.2')",
+        );
+        let last = Spi::get_one::<String>(
+            "SELECT f.name || '>' || t.name || ' ' || h.reason FROM liveupdate.deploy_history AS h \
+             JOIN liveupdate.bundles AS f ON f.id = h.from_bundle_id JOIN liveupdate.bundles AS t ON t.id = h.to_bundle_id",
+        );
+        assert_eq!(last, Ok(Some("1.0.1>1.0.2 rollback".to_owned())));
+        // An object queued for deletion that a new bundle uses is taken off the queue.
+        sql(
+            "INSERT INTO liveupdate.storage_deletions (storage_key) VALUES ('zips/reused.zip'), ('zips/other.zip')",
+        );
+        sql("SELECT liveupdate.register_bundle('com.acme.app', '1.0.3', storage_key => 'zips/reused.zip')");
+        let queued =
+            Spi::get_one::<String>("SELECT string_agg(storage_key, ',') FROM liveupdate.storage_deletions");
+        assert_eq!(queued, Ok(Some("zips/other.zip".to_owned())));
+    }
+
+    #[pg_test]
     fn deleted_bundles_are_never_offered_nor_deployed() {
         fixture();
         sql(
