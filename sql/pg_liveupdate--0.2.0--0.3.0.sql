@@ -329,3 +329,97 @@ CREATE OR REPLACE FUNCTION liveupdate._keep_used_objects() RETURNS trigger
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'keep_used_objects_wrapper';
+
+-- Issue 13: the rollups' and the failure guard's orchestration in Rust (rollups.rs, guard.rs) -----
+-- aggregate_stats and _aggregate_chunk keep their signatures and settings; the chunk's statements
+-- moved to sql/rollups/. run_guard returns the decisions _run_guard recorded; whether figures cross
+-- a limit is _guard_limit_crossed (the core crate's rule).
+CREATE OR REPLACE FUNCTION liveupdate._aggregate_chunk(from_time timestamptz, to_time timestamptz) RETURNS bigint
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET work_mem = '128MB'
+AS 'MODULE_PATHNAME', 'aggregate_chunk_wrapper';
+CREATE OR REPLACE FUNCTION liveupdate.aggregate_stats() RETURNS jsonb
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS 'MODULE_PATHNAME', 'aggregate_stats_wrapper';
+CREATE FUNCTION liveupdate._guard_limit_crossed(attempts bigint, failures bigint, lower_bound double precision,
+    min_attempts integer, min_failures integer, max_failure_rate double precision) RETURNS boolean
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'guard_limit_crossed_wrapper';
+CREATE FUNCTION liveupdate._run_guard() RETURNS bigint[]
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'run_guard_wrapper';
+CREATE OR REPLACE FUNCTION liveupdate._guard_verdicts(now_at timestamptz)
+RETURNS TABLE (channel_id bigint, target text, bundle_id bigint, rollout_id bigint, action text,
+               attempts bigint, failures bigint, lower_bound double precision, max_failure_rate double precision,
+               confidence double precision, counted_since timestamptz, crossed boolean)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH targets AS (
+        SELECT c.id AS channel_id, c.app_id, 'deploy'::text AS target, c.bundle_id, NULL::bigint AS rollout_id,
+               g.deploy_action AS action,
+               greatest(c.bundle_changed_at, now_at - make_interval(mins => g.window_minutes)) AS since,
+               g.max_failure_rate, g.confidence, g.min_attempts, g.min_failures
+        FROM liveupdate.channels AS c JOIN liveupdate.channel_guards AS g ON g.channel_id = c.id
+        WHERE c.bundle_id IS NOT NULL AND g.deploy_action <> 'off'
+          AND c.bundle_changed_at > now_at - make_interval(mins => g.watch_minutes)
+        UNION ALL
+        SELECT c.id, c.app_id, 'rollout', c.rollout_bundle_id, c.rollout_id, g.rollout_action,
+               greatest(c.rollout_started_at, now_at - make_interval(mins => g.window_minutes)),
+               g.max_failure_rate, g.confidence, g.min_attempts, g.min_failures
+        FROM liveupdate.channels AS c JOIN liveupdate.channel_guards AS g ON g.channel_id = c.id
+        WHERE c.rollout_bundle_id IS NOT NULL AND NOT c.rollout_paused AND c.rollout_basis_points > 0
+          AND g.rollout_action <> 'off'
+    ), reports AS (
+        -- Devices, not events: a device that installs the bundle and then reports it failing is
+        -- one attempt and one failure.
+        SELECT t.channel_id, t.target,
+               count(DISTINCT e.device_id) AS attempts,
+               count(DISTINCT e.device_id) FILTER (WHERE liveupdate._is_failure_action(e.action)) AS failures
+        FROM targets AS t
+        JOIN liveupdate.device_events AS e
+          ON e.app_id = t.app_id AND e.bundle_id = t.bundle_id AND e.received_at >= t.since
+        WHERE e.received_at >= (SELECT min(x.since) FROM targets AS x)
+          AND liveupdate._counts_for_versions(e.is_prod, e.is_emulator)
+          AND (e.action = 'set' OR liveupdate._is_failure_action(e.action))
+        GROUP BY t.channel_id, t.target
+    )
+    SELECT t.channel_id, t.target, t.bundle_id, t.rollout_id, t.action, r.attempts, r.failures, b.bound,
+           t.max_failure_rate, t.confidence, t.since,
+           liveupdate._guard_limit_crossed(r.attempts, r.failures, b.bound, t.min_attempts, t.min_failures,
+                                           t.max_failure_rate)
+    FROM targets AS t
+    JOIN reports AS r ON r.channel_id = t.channel_id AND r.target = t.target
+    CROSS JOIN LATERAL (SELECT coalesce(liveupdate._wilson_lower_bound(r.failures, r.attempts, t.confidence), 0) AS bound) AS b
+$$;
+CREATE FUNCTION liveupdate._guard_roll_back(app_id text, channel text, OUT restored text, OUT refusal text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    BEGIN
+        PERFORM set_config('liveupdate.deploy_reason', 'guard', true);
+        restored := liveupdate.rollback_channel(app_id, channel);
+    EXCEPTION WHEN object_not_in_prerequisite_state OR SQLSTATE 'LU001' THEN
+        refusal := SQLERRM;
+    END;
+    PERFORM set_config('liveupdate.deploy_reason', '', true);
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate.run_guard() RETURNS SETOF liveupdate.guard_events
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    decisions bigint[] := liveupdate._run_guard();
+BEGIN
+    RETURN QUERY SELECT e.* FROM liveupdate.guard_events AS e WHERE e.id = ANY (decisions)
+        ORDER BY array_position(decisions, e.id);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION liveupdate._guard_limit_crossed(bigint, bigint, double precision, integer, integer, double precision),
+    liveupdate._run_guard(), liveupdate._guard_roll_back(text, text) FROM PUBLIC;

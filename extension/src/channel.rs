@@ -7,6 +7,7 @@ use liveupdate_core::policy::{AutoUpdateLimit, ChannelRules};
 use pgrx::JsonB;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiHeapTupleData, SpiResult, SpiTupleTable};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::plans::{INT8, TEXT, with_plan};
@@ -68,6 +69,15 @@ fn answer(operation: &str, value: &Value) -> Value {
     };
     Spi::connect_mut(|client| respond(client, &request))
         .unwrap_or_else(|e| pgrx::error!("liveupdate: channel request failed: {e}"))
+}
+
+/// An entry of the `list` answer (protocol.md §6.4).
+#[derive(Serialize)]
+struct ListedChannel {
+    id: i64,
+    name: String,
+    public: bool,
+    allow_self_set: bool,
 }
 
 /// A channel as the verbs need it: its key and its rules.
@@ -177,14 +187,15 @@ fn list(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiRes
             if !channel.rules.offered_to(req.platform, req.is_emulator, req.is_prod) {
                 continue;
             }
-            channels.push(json!({
-                "id": channel.id,
-                "name": channel.rules.name,
-                "public": channel.rules.public,
-                "allow_self_set": channel.rules.allow_device_self_set,
-            }));
+            channels.push(ListedChannel {
+                id: channel.id,
+                public: channel.rules.public,
+                allow_self_set: channel.rules.allow_device_self_set,
+                name: channel.rules.name,
+            });
         }
-        Ok(Value::Array(channels))
+        // A struct of numbers, strings and booleans always serialises.
+        Ok(serde_json::to_value(channels).expect("plain data serialises"))
     })
 }
 

@@ -14,6 +14,7 @@ mod overrides;
 mod plans;
 mod resolve;
 mod rollout;
+mod rollups;
 mod settings;
 mod signing;
 mod stats;
@@ -69,7 +70,8 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/guard.sql",
     name = "guard",
-    requires = ["rollups", event_rules::is_failure_action, guard::wilson_lower_bound]
+    requires =
+        ["rollups", event_rules::is_failure_action, guard::wilson_lower_bound, guard::guard_limit_crossed]
 );
 extension_sql_file!("../sql/cleanup.sql", name = "cleanup", requires = ["guard"]);
 extension_sql_file!("../sql/periodic.sql", name = "periodic", requires = ["cleanup"]);
