@@ -25,7 +25,7 @@ pub fn write(client: &mut SpiClient<'_>, app_pk: i64, device_id: &str, channel_p
 /// Removes the assignment of `device_id`; true when there was one.
 pub fn remove(client: &mut SpiClient<'_>, app_pk: i64, device_id: &str) -> SpiResult<bool> {
     with_write_plan(client, "override_remove", DELETE_OVERRIDE_SQL, &[INT8, TEXT], |client, plan| {
-        Ok(client.update(plan, None, &[app_pk.into(), device_id.into()])?.len() > 0)
+        Ok(!client.update(plan, None, &[app_pk.into(), device_id.into()])?.is_empty())
     })
 }
 
