@@ -213,26 +213,48 @@ fn unset(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiRe
 }
 
 fn read_channel(row: &SpiHeapTupleData<'_>) -> SpiResult<Channel> {
-    let flag = |ordinal| row.get::<bool>(ordinal).map(|v| v.unwrap_or(false));
-    let limit_text = row.get::<String>(12)?.unwrap_or_default();
-    Ok(Channel {
-        id: row.get::<i64>(1)?.unwrap_or_default(),
-        rules: ChannelRules {
-            name: row.get::<String>(2)?.unwrap_or_default(),
-            via_override: false,
-            public: flag(3)?,
-            allow_device_self_set: flag(4)?,
-            ios: flag(5)?,
-            android: flag(6)?,
-            electron: flag(7)?,
-            allow_emulator: flag(8)?,
-            allow_device: flag(9)?,
-            allow_dev: flag(10)?,
-            allow_prod: flag(11)?,
-            // The column is an enum with exactly these labels.
-            auto_update_limit: AutoUpdateLimit::parse(&limit_text).unwrap_or(AutoUpdateLimit::Major),
-            block_under_native: flag(13)?,
-        },
+    Ok(Channel { id: row.get::<i64>(1)?.unwrap_or_default(), rules: read_rules(row, 2, false)? })
+}
+
+/// A row of query results, as a selected row or as the current row of a result table.
+pub(crate) trait Row {
+    fn column<T: IntoDatum + FromDatum>(&self, ordinal: usize) -> SpiResult<Option<T>>;
+}
+
+impl Row for SpiHeapTupleData<'_> {
+    fn column<T: IntoDatum + FromDatum>(&self, ordinal: usize) -> SpiResult<Option<T>> {
+        self.get(ordinal)
+    }
+}
+
+impl Row for SpiTupleTable<'_> {
+    fn column<T: IntoDatum + FromDatum>(&self, ordinal: usize) -> SpiResult<Option<T>> {
+        self.get(ordinal)
+    }
+}
+
+/// A channel's rules from a row holding `name, public, allow_device_self_set, ios, android,
+/// electron, allow_emulator, allow_device, allow_dev, allow_prod, disable_auto_update::text,
+/// disable_auto_update_under_native` from ordinal `first` on (the update check's lookup reads the
+/// same columns).
+pub(crate) fn read_rules(row: &impl Row, first: usize, via_override: bool) -> SpiResult<ChannelRules> {
+    let flag = |offset: usize| row.column::<bool>(first + offset).map(|v| v.unwrap_or(false));
+    let limit_text = row.column::<String>(first + 10)?.unwrap_or_default();
+    Ok(ChannelRules {
+        name: row.column::<String>(first)?.unwrap_or_default(),
+        via_override,
+        public: flag(1)?,
+        allow_device_self_set: flag(2)?,
+        ios: flag(3)?,
+        android: flag(4)?,
+        electron: flag(5)?,
+        allow_emulator: flag(6)?,
+        allow_device: flag(7)?,
+        allow_dev: flag(8)?,
+        allow_prod: flag(9)?,
+        // The column is an enum with exactly these labels.
+        auto_update_limit: AutoUpdateLimit::parse(&limit_text).unwrap_or(AutoUpdateLimit::Major),
+        block_under_native: flag(11)?,
     })
 }
 
