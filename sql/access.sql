@@ -67,7 +67,7 @@ DECLARE
 BEGIN
     IF hashed IS NOT NULL THEN
         -- A malformed hash matches no key (key_hash is always 32 bytes).
-        RETURN CASE WHEN hashed ~ '^[0-9a-f]{64}$' THEN decode(hashed, 'hex') ELSE '\x'::bytea END;
+        RETURN CASE WHEN liveupdate._is_sha256_hex(hashed) THEN decode(hashed, 'hex') ELSE '\x'::bytea END;
     END IF;
     RETURN sha256(convert_to(plain, 'UTF8'));
 END
@@ -80,7 +80,7 @@ AS $$
 DECLARE
     subject text := nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub';
 BEGIN
-    IF subject IS NULL OR subject !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+    IF subject IS NULL OR NOT liveupdate._is_uuid(subject) THEN
         RETURN NULL;
     END IF;
     RETURN subject::uuid;
@@ -258,7 +258,7 @@ AS $$
 DECLARE
     key liveupdate.api_keys;
 BEGIN
-    IF key_sha256 ~ '^[0-9a-f]{64}$' THEN
+    IF liveupdate._is_sha256_hex(key_sha256) THEN
         SELECT * INTO key FROM liveupdate.api_keys AS k
         WHERE k.key_hash = decode(key_sha256, 'hex')
           AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now());

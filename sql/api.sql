@@ -40,7 +40,7 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF device_id IS NULL OR device_id !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+    IF device_id IS NULL OR NOT liveupdate._is_uuid(device_id) THEN
         RAISE EXCEPTION 'device id "%" is not a UUID', device_id USING ERRCODE = '22023';
     END IF;
     RETURN lower(device_id)::uuid;
@@ -391,7 +391,7 @@ BEGIN
     IF external_url IS NULL AND storage_key IS NULL AND coalesce(jsonb_array_length(manifest), 0) = 0 THEN
         RAISE EXCEPTION 'a bundle needs an external_url, a stored zip or a non-empty manifest' USING ERRCODE = '22023';
     END IF;
-    IF NOT liveupdate._is_bundle_checksum(coalesce(checksum, '')) AND coalesce(checksum, '') !~ '^[0-9A-Fa-f]{64}$' THEN
+    IF liveupdate._canonical_bundle_checksum(coalesce(checksum, '')) IS NULL THEN
         RAISE EXCEPTION 'checksum must be a SHA-256 hex digest, an RSA-encrypted digest (512 hex or base64), a legacy CRC32, or empty'
             USING ERRCODE = '22023';
     END IF;
@@ -408,7 +408,7 @@ BEGIN
     SELECT f.file_name INTO bad_file
     FROM jsonb_to_recordset(coalesce(manifest, '[]')) AS f(file_name text, file_hash text, download_url text, storage_key text)
     WHERE f.file_name IS NULL OR NOT liveupdate._is_bundle_path(f.file_name)
-       OR f.file_hash IS NULL OR NOT liveupdate._is_file_hash(lower(f.file_hash)) AND NOT liveupdate._is_file_hash(f.file_hash)
+       OR f.file_hash IS NULL OR liveupdate._canonical_file_hash(f.file_hash) IS NULL
        OR (f.download_url IS NULL) = (f.storage_key IS NULL)
        OR NOT coalesce(liveupdate._is_http_url(f.download_url), liveupdate._is_bundle_path(f.storage_key))
     LIMIT 1;
@@ -416,10 +416,8 @@ BEGIN
         RAISE EXCEPTION 'manifest entry "%" needs a relative file_name (no .., no leading /), a SHA-256 file_hash and either an absolute http(s) download_url or a storage_key',
             coalesce(bad_file, '(no file_name)') USING ERRCODE = '22023';
     END IF;
-    -- Plain SHA-256 checksums are compared case-sensitively by iOS: store them lowercase.
-    IF checksum ~ '^[0-9A-Fa-f]{64}$' THEN
-        checksum := lower(checksum);
-    END IF;
+    -- Devices compare plain checksums case-sensitively: they are stored lowercase, whatever the case given.
+    checksum := liveupdate._canonical_bundle_checksum(coalesce(checksum, ''));
     -- The signature is checked by the bundles' insert trigger (integrity.sql), for every writer.
     -- The count is known up front: the files below are inserted all or none, and must be
     -- (integrity.sql). Uploaders may insert bundles but not update them.
@@ -433,7 +431,7 @@ BEGIN
     IF manifest IS NOT NULL THEN
         INSERT INTO liveupdate.bundle_files (bundle_id, file_name, file_hash, file_size, download_url, storage_key)
         SELECT new_id, f.file_name,
-               CASE WHEN f.file_hash ~ '^[0-9A-Fa-f]{64}$' THEN lower(f.file_hash) ELSE f.file_hash END,
+               liveupdate._canonical_file_hash(f.file_hash),
                f.file_size, f.download_url, f.storage_key
         FROM jsonb_to_recordset(manifest) AS f(file_name text, file_hash text, file_size bigint, download_url text,
                                                storage_key text);
@@ -504,10 +502,8 @@ DECLARE
     channel_pk bigint := liveupdate._channel_pk(app_pk, channel);
 BEGIN
     PERFORM liveupdate._require_app_rank(app_pk, 3);
-    INSERT INTO liveupdate.device_overrides AS o (app_id, device_id, channel_id)
-    VALUES (app_pk, device, channel_pk)
-    ON CONFLICT ON CONSTRAINT device_overrides_pkey
-    DO UPDATE SET channel_id = excluded.channel_id, created_at = now();
+    -- The write itself is the extension's (overrides.rs), shared with /channel_self.
+    PERFORM liveupdate._write_device_override(app_pk, device, channel_pk);
 END
 $$;
 COMMENT ON FUNCTION liveupdate.set_device_override(text, text, text) IS
@@ -522,8 +518,7 @@ DECLARE
     device uuid := liveupdate._device_uuid(device_id);
 BEGIN
     PERFORM liveupdate._require_app_rank(app_pk, 3);
-    DELETE FROM liveupdate.device_overrides AS o WHERE o.app_id = app_pk AND o.device_id = device;
-    RETURN FOUND;
+    RETURN liveupdate._remove_device_override(app_pk, device);
 END
 $$;
 COMMENT ON FUNCTION liveupdate.remove_device_override(text, text) IS
@@ -557,7 +552,7 @@ BEGIN
          is_emulator boolean, install_source text, custom_id text, "defaultChannel" text, key_id text,
          seen_at timestamptz)
     JOIN liveupdate.apps AS a ON a.app_id = r.app_id
-    WHERE r.device_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+    WHERE liveupdate._is_uuid(r.device_id)
       AND r.platform IS NOT NULL AND r.plugin_version IS NOT NULL
       AND r.version_build IS NOT NULL AND r.version_name IS NOT NULL
       -- Most checks repeat what is already known: skip the write (and its index updates) unless

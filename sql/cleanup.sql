@@ -115,16 +115,11 @@ COMMENT ON FUNCTION liveupdate.forget_storage_deletions(text[]) IS
 
 -- Objects a new bundle or manifest entry uses are no longer to be deleted: taking them off the
 -- queue waits for a deletion in progress (its row lock). SECURITY DEFINER: uploaders may not see
--- the queue.
+-- the queue. Rust (triggers.rs).
 CREATE FUNCTION liveupdate._keep_used_objects() RETURNS trigger
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    DELETE FROM liveupdate.storage_deletions AS d USING added AS a WHERE d.storage_key = a.storage_key;
-    RETURN NULL;
-END
-$$;
+AS 'MODULE_PATHNAME', 'keep_used_objects_wrapper';
 CREATE TRIGGER bundles_keep_objects AFTER INSERT ON liveupdate.bundles
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION liveupdate._keep_used_objects();
 CREATE TRIGGER bundle_files_keep_objects AFTER INSERT ON liveupdate.bundle_files

@@ -44,23 +44,11 @@ BEGIN
 END
 $$;
 
--- SECURITY DEFINER: callers may change channels but not write history themselves.
+-- Rust (triggers.rs). SECURITY DEFINER: callers may change channels but not write history themselves.
 CREATE FUNCTION liveupdate._record_deploy() RETURNS trigger
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' OR OLD.bundle_id IS DISTINCT FROM NEW.bundle_id THEN
-        INSERT INTO liveupdate.deploy_history (app_id, channel_id, from_bundle_id, to_bundle_id, deployed_by, reason)
-        VALUES (NEW.app_id, NEW.id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.bundle_id END, NEW.bundle_id,
-                CASE WHEN current_setting('liveupdate.deploy_reason', true) = 'guard' THEN 'guard'
-                     ELSE liveupdate._caller_description() END,
-                CASE WHEN TG_OP = 'INSERT' THEN 'created'
-                     ELSE coalesce(nullif(current_setting('liveupdate.deploy_reason', true), ''), 'deploy') END);
-    END IF;
-    RETURN NULL;
-END
-$$;
+AS 'MODULE_PATHNAME', 'record_deploy_wrapper';
 CREATE TRIGGER channels_deploy_history AFTER INSERT OR UPDATE OF bundle_id ON liveupdate.channels
     FOR EACH ROW EXECUTE FUNCTION liveupdate._record_deploy();
 

@@ -76,16 +76,11 @@ ALTER TABLE liveupdate.guard_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY guard_events_read ON liveupdate.guard_events FOR SELECT
     USING (app_id = ANY ((SELECT liveupdate.caller_app_ids(1))::bigint[]));
 
--- SECURITY DEFINER: whoever may create a channel gets its guard row with it.
+-- Rust (triggers.rs). SECURITY DEFINER: whoever may create a channel gets its guard row with it.
 CREATE FUNCTION liveupdate._create_channel_guard() RETURNS trigger
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    INSERT INTO liveupdate.channel_guards (channel_id, app_id) VALUES (NEW.id, NEW.app_id);
-    RETURN NULL;
-END
-$$;
+AS 'MODULE_PATHNAME', 'create_channel_guard_wrapper';
 CREATE TRIGGER channels_guard AFTER INSERT ON liveupdate.channels
     FOR EACH ROW EXECUTE FUNCTION liveupdate._create_channel_guard();
 
@@ -129,76 +124,44 @@ AS $$
     )
     SELECT t.channel_id, t.target, t.bundle_id, t.rollout_id, t.action, r.attempts, r.failures, b.bound,
            t.max_failure_rate, t.confidence, t.since,
-           r.attempts >= t.min_attempts AND r.failures >= t.min_failures AND b.bound > t.max_failure_rate
+           liveupdate._guard_limit_crossed(r.attempts, r.failures, b.bound, t.min_attempts, t.min_failures,
+                                           t.max_failure_rate)
     FROM targets AS t
     JOIN reports AS r ON r.channel_id = t.channel_id AND r.target = t.target
     CROSS JOIN LATERAL (SELECT coalesce(liveupdate._wilson_lower_bound(r.failures, r.attempts, t.confidence), 0) AS bound) AS b
 $$;
 
+-- The guard's rollback (extension/src/guard.rs runs the guard): rollback_channel, recorded in the
+-- deploy history as the guard's. A refusal (55000: nothing to go back to, or it was deleted; LU001:
+-- it is unsigned and the app now requires signatures, see integrity.sql) comes back as refusal
+-- instead of failing the run: catching it takes a subtransaction, which this block provides.
+CREATE FUNCTION liveupdate._guard_roll_back(app_id text, channel text, OUT restored text, OUT refusal text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    BEGIN
+        PERFORM set_config('liveupdate.deploy_reason', 'guard', true);
+        restored := liveupdate.rollback_channel(app_id, channel);
+    EXCEPTION WHEN object_not_in_prerequisite_state OR SQLSTATE 'LU001' THEN
+        refusal := SQLERRM;
+    END;
+    PERFORM set_config('liveupdate.deploy_reason', '', true);
+END
+$$;
+
 -- Judges every watched deployment and running rollout and acts on those failing; returns the
--- decisions made. Never overlaps itself.
+-- decisions made. Never overlaps itself. The run is Rust (_run_guard, extension/src/guard.rs);
+-- this returns the rows it recorded.
 CREATE FUNCTION liveupdate.run_guard() RETURNS SETOF liveupdate.guard_events
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    now_at timestamptz := clock_timestamp();
-    verdict record;
-    channel liveupdate.channels;
-    app_text text;
-    taken text;
-    outcome text;
-    recorded liveupdate.guard_events;
+    decisions bigint[] := liveupdate._run_guard();
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtext('liveupdate.run_guard')) THEN
-        RETURN;
-    END IF;
-    FOR verdict IN
-        SELECT v.* FROM liveupdate._guard_verdicts(now_at) AS v
-        WHERE v.crossed
-          AND NOT EXISTS (SELECT 1 FROM liveupdate.guard_events AS d JOIN liveupdate.channel_guards AS g
-                                   ON g.channel_id = d.channel_id
-                          WHERE d.channel_id = v.channel_id
-                            AND d.decided_at > now_at - make_interval(mins => g.cooldown_minutes))
-        ORDER BY v.channel_id, v.target
-    LOOP
-        -- The channel as it is now, locked: act only if it still serves what was judged.
-        SELECT * INTO channel FROM liveupdate.channels AS c WHERE c.id = verdict.channel_id FOR UPDATE;
-        CONTINUE WHEN verdict.target = 'deploy' AND channel.bundle_id IS DISTINCT FROM verdict.bundle_id;
-        CONTINUE WHEN verdict.target = 'rollout'
-            AND (channel.rollout_id IS DISTINCT FROM verdict.rollout_id OR channel.rollout_paused);
-        SELECT a.app_id INTO app_text FROM liveupdate.apps AS a WHERE a.id = channel.app_id;
-        taken := verdict.action;
-        IF taken = 'alert' THEN
-            outcome := 'alert only';
-        ELSIF taken = 'pause' THEN
-            PERFORM liveupdate.set_rollout(app_text, channel.name, paused => true);
-            outcome := 'rollout paused';
-        ELSIF verdict.target = 'rollout' THEN
-            PERFORM liveupdate.end_rollout(app_text, channel.name, promote => false);
-            outcome := 'rollout abandoned: its devices return to the channel''s bundle';
-        ELSE
-            BEGIN
-                PERFORM set_config('liveupdate.deploy_reason', 'guard', true);
-                outcome := 'rolled back to ' || liveupdate.rollback_channel(app_text, channel.name);
-            -- 55000: nothing to go back to, or it was deleted; LU001: it is unsigned and the app
-            -- now requires signatures (integrity.sql).
-            EXCEPTION WHEN object_not_in_prerequisite_state OR SQLSTATE 'LU001' THEN
-                taken := 'alert';
-                outcome := 'could not roll back: ' || SQLERRM;
-            END;
-            PERFORM set_config('liveupdate.deploy_reason', '', true);
-        END IF;
-        INSERT INTO liveupdate.guard_events (app_id, channel_id, target, version_name, rollout_id, action, outcome,
-                                             attempts, failures, lower_bound, max_failure_rate, confidence,
-                                             counted_since)
-        SELECT channel.app_id, channel.id, verdict.target, b.name, verdict.rollout_id, taken, outcome,
-               verdict.attempts, verdict.failures, verdict.lower_bound, verdict.max_failure_rate, verdict.confidence,
-               verdict.counted_since
-        FROM liveupdate.bundles AS b WHERE b.id = verdict.bundle_id
-        RETURNING * INTO recorded;
-        RETURN NEXT recorded;
-    END LOOP;
+    RETURN QUERY SELECT e.* FROM liveupdate.guard_events AS e WHERE e.id = ANY (decisions)
+        ORDER BY array_position(decisions, e.id);
 END
 $$;
 COMMENT ON FUNCTION liveupdate.run_guard() IS

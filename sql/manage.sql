@@ -518,7 +518,7 @@ BEGIN
     IF fields ? 'session_key' AND NOT (liveupdate._is_session_key(liveupdate._text_field(fields, 'session_key'))
             AND liveupdate._text_field(fields, 'session_key') <> ''
             AND liveupdate._is_bundle_checksum(coalesce(liveupdate._text_field(fields, 'checksum'), ''))
-            AND liveupdate._text_field(fields, 'checksum') !~ '^[0-9a-f]{64}$'
+            -- The RSA-encrypted forms are the ones longer than a plain SHA-256.
             AND length(liveupdate._text_field(fields, 'checksum')) > 64) THEN
         RAISE EXCEPTION 'an encrypted upload needs session_key "<iv>:<key>" and its RSA-encrypted checksum'
             USING ERRCODE = '22023';

@@ -326,3 +326,423 @@ $$;
 
 -- As privileges.sql does at install: nothing new is callable by PUBLIC.
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA liveupdate FROM PUBLIC;
+
+-- Issue 13: channel eligibility and the override write have one home, in Rust -------------------
+-- /channel_self, the SQL API and (through it) the management API write overrides through the
+-- extension's overrides.rs; the wrappers below keep the rights checks and name lookups.
+CREATE FUNCTION liveupdate._write_device_override(app_pk bigint, device_id uuid, channel_pk bigint)
+RETURNS void STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'write_device_override_wrapper';
+CREATE FUNCTION liveupdate._remove_device_override(app_pk bigint, device_id uuid)
+RETURNS boolean STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'remove_device_override_wrapper';
+REVOKE EXECUTE ON FUNCTION liveupdate._write_device_override(bigint, uuid, bigint),
+    liveupdate._remove_device_override(bigint, uuid) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION liveupdate.set_device_override(app_id text, device_id text, channel text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    app_pk bigint := liveupdate._app_pk(app_id);
+    device uuid := liveupdate._device_uuid(device_id);
+    channel_pk bigint := liveupdate._channel_pk(app_pk, channel);
+BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
+    -- The write itself is the extension's (overrides.rs), shared with /channel_self.
+    PERFORM liveupdate._write_device_override(app_pk, device, channel_pk);
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate.remove_device_override(app_id text, device_id text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    app_pk bigint := liveupdate._app_pk(app_id);
+    device uuid := liveupdate._device_uuid(device_id);
+BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 3);
+    RETURN liveupdate._remove_device_override(app_pk, device);
+END
+$$;
+
+-- Issue 13: input checks have one definition, the core crate's (validators.rs) -----------------
+-- SHA-256 digests follow the protocol: stored and compared lowercase; uploaders' plain digests in
+-- any case are stored in that form by _canonical_*. Stored data needs no change: the tables'
+-- CHECKs have used the same lowercase-only definition since 0.1.0.
+CREATE FUNCTION liveupdate._canonical_bundle_checksum(value text) RETURNS text
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'canonical_bundle_checksum_wrapper';
+CREATE FUNCTION liveupdate._canonical_file_hash(value text) RETURNS text
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'canonical_file_hash_wrapper';
+CREATE FUNCTION liveupdate._is_sha256_hex(value text) RETURNS boolean
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'is_sha256_hex_wrapper';
+CREATE FUNCTION liveupdate._is_uuid(value text) RETURNS boolean
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'is_uuid_wrapper';
+REVOKE EXECUTE ON FUNCTION liveupdate._canonical_bundle_checksum(text), liveupdate._canonical_file_hash(text),
+    liveupdate._is_sha256_hex(text), liveupdate._is_uuid(text) FROM PUBLIC;
+COMMENT ON FUNCTION liveupdate._canonical_bundle_checksum(text) IS 'The stored form of a bundle checksum (plain hex lowercased), NULL when it is none.';
+COMMENT ON FUNCTION liveupdate._canonical_file_hash(text) IS 'The stored form of a manifest file hash (plain hex lowercased), NULL when it is none.';
+COMMENT ON FUNCTION liveupdate._is_sha256_hex(text) IS 'True for a plain SHA-256 digest: 64 lowercase hex digits.';
+COMMENT ON FUNCTION liveupdate._is_uuid(text) IS 'True for a UUID in any case, as devices send their ids.';
+CREATE OR REPLACE FUNCTION liveupdate._device_uuid(device_id text) RETURNS uuid
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF device_id IS NULL OR NOT liveupdate._is_uuid(device_id) THEN
+        RAISE EXCEPTION 'device id "%" is not a UUID', device_id USING ERRCODE = '22023';
+    END IF;
+    RETURN lower(device_id)::uuid;
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate.register_bundle(
+    app_id text,
+    name text,
+    external_url text DEFAULT NULL,
+    checksum text DEFAULT '',
+    session_key text DEFAULT '',
+    key_id text DEFAULT NULL,
+    min_update_version text DEFAULT NULL,
+    link text DEFAULT NULL,
+    comment text DEFAULT NULL,
+    manifest jsonb DEFAULT NULL,
+    storage_key text DEFAULT NULL,
+    signature text DEFAULT NULL,
+    signer text DEFAULT NULL,
+    archive_bytes bigint DEFAULT NULL
+) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    app_pk bigint := liveupdate._app_pk(app_id);
+    new_id bigint;
+    bad_file text;
+BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 2);
+    PERFORM liveupdate._check_new_bundle(name, min_update_version, link, comment);
+    IF external_url IS NOT NULL AND NOT liveupdate._is_http_url(external_url) THEN
+        RAISE EXCEPTION 'external_url must be an absolute http(s) URL' USING ERRCODE = '22023';
+    END IF;
+    IF manifest IS NOT NULL AND jsonb_typeof(manifest) <> 'array' THEN
+        RAISE EXCEPTION 'manifest must be a JSON array of {file_name, file_hash, download_url, file_size}' USING ERRCODE = '22023';
+    END IF;
+    IF external_url IS NOT NULL AND storage_key IS NOT NULL THEN
+        RAISE EXCEPTION 'a bundle has an external_url or a storage_key, not both' USING ERRCODE = '22023';
+    END IF;
+    IF storage_key IS NOT NULL AND NOT liveupdate._is_bundle_path(storage_key) THEN
+        RAISE EXCEPTION 'storage_key must be a relative object key' USING ERRCODE = '22023';
+    END IF;
+    IF external_url IS NULL AND storage_key IS NULL AND coalesce(jsonb_array_length(manifest), 0) = 0 THEN
+        RAISE EXCEPTION 'a bundle needs an external_url, a stored zip or a non-empty manifest' USING ERRCODE = '22023';
+    END IF;
+    IF liveupdate._canonical_bundle_checksum(coalesce(checksum, '')) IS NULL THEN
+        RAISE EXCEPTION 'checksum must be a SHA-256 hex digest, an RSA-encrypted digest (512 hex or base64), a legacy CRC32, or empty'
+            USING ERRCODE = '22023';
+    END IF;
+    IF NOT liveupdate._is_session_key(coalesce(session_key, '')) THEN
+        RAISE EXCEPTION 'session_key must be "<iv base64>:<encrypted key base64>" or empty' USING ERRCODE = '22023';
+    END IF;
+    IF archive_bytes < 0 THEN
+        RAISE EXCEPTION 'archive_bytes must not be negative' USING ERRCODE = '22023';
+    END IF;
+    IF length(key_id) > 20 THEN
+        RAISE EXCEPTION 'key_id must be at most 20 characters (the start of the public key)' USING ERRCODE = '22023';
+    END IF;
+    -- Each entry is downloaded from its absolute download_url or from the stored object storage_key.
+    SELECT f.file_name INTO bad_file
+    FROM jsonb_to_recordset(coalesce(manifest, '[]')) AS f(file_name text, file_hash text, download_url text, storage_key text)
+    WHERE f.file_name IS NULL OR NOT liveupdate._is_bundle_path(f.file_name)
+       OR f.file_hash IS NULL OR liveupdate._canonical_file_hash(f.file_hash) IS NULL
+       OR (f.download_url IS NULL) = (f.storage_key IS NULL)
+       OR NOT coalesce(liveupdate._is_http_url(f.download_url), liveupdate._is_bundle_path(f.storage_key))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'manifest entry "%" needs a relative file_name (no .., no leading /), a SHA-256 file_hash and either an absolute http(s) download_url or a storage_key',
+            coalesce(bad_file, '(no file_name)') USING ERRCODE = '22023';
+    END IF;
+    -- Devices compare plain checksums case-sensitively: they are stored lowercase, whatever the case given.
+    checksum := liveupdate._canonical_bundle_checksum(coalesce(checksum, ''));
+    -- The signature is checked by the bundles' insert trigger (integrity.sql), for every writer.
+    -- The count is known up front: the files below are inserted all or none, and must be
+    -- (integrity.sql). Uploaders may insert bundles but not update them.
+    INSERT INTO liveupdate.bundles (app_id, name, checksum, session_key, key_id, external_url, storage_key,
+        min_update_version, link, comment, manifest_count, signature, signed_by, archive_bytes)
+    VALUES (app_pk, name, coalesce(checksum, ''), coalesce(session_key, ''), nullif(key_id, ''),
+        external_url, register_bundle.storage_key, min_update_version, nullif(link, ''), nullif(comment, ''),
+        coalesce(jsonb_array_length(manifest), 0), register_bundle.signature, signer, register_bundle.archive_bytes)
+    RETURNING id INTO new_id;
+
+    IF manifest IS NOT NULL THEN
+        INSERT INTO liveupdate.bundle_files (bundle_id, file_name, file_hash, file_size, download_url, storage_key)
+        SELECT new_id, f.file_name,
+               liveupdate._canonical_file_hash(f.file_hash),
+               f.file_size, f.download_url, f.storage_key
+        FROM jsonb_to_recordset(manifest) AS f(file_name text, file_hash text, file_size bigint, download_url text,
+                                               storage_key text);
+    END IF;
+    RETURN new_id;
+EXCEPTION
+    WHEN unique_violation THEN
+        RAISE EXCEPTION 'bundle "%" already exists (or a manifest path is listed twice); bundle names are never reused', name
+            USING ERRCODE = '23505';
+    WHEN check_violation OR not_null_violation OR invalid_text_representation THEN
+        RAISE EXCEPTION 'invalid bundle: %', SQLERRM USING ERRCODE = '22023';
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate.record_device_checks(checks jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    written integer;
+BEGIN
+    IF jsonb_typeof(checks) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'checks must be a JSON array of normalised update requests' USING ERRCODE = '22023';
+    END IF;
+    -- The latest check of each device wins; a batch may hold several checks of one device, and
+    -- checks of unknown apps or with malformed ids are skipped (devices are not created for them).
+    INSERT INTO liveupdate.devices AS d (app_id, device_id, platform, plugin_version, version_build,
+        version_name, version_code, version_os, is_prod, is_emulator, install_source, custom_id,
+        default_channel, key_id, first_seen_at, last_seen_at)
+    SELECT DISTINCT ON (a.id, lower(r.device_id))
+           a.id, lower(r.device_id)::uuid, r.platform, r.plugin_version, r.version_build,
+           r.version_name, left(r.version_code, 64), left(r.version_os, 64), coalesce(r.is_prod, true),
+           coalesce(r.is_emulator, false), left(r.install_source, 64),
+           CASE WHEN a.allow_custom_id THEN nullif(left(btrim(r.custom_id), 36), '') END,
+           left(r."defaultChannel", 128), left(r.key_id, 20),
+           coalesce(r.seen_at, now()), coalesce(r.seen_at, now())
+    FROM jsonb_to_recordset(checks) AS r(app_id text, device_id text, platform text, plugin_version text,
+         version_build text, version_name text, version_code text, version_os text, is_prod boolean,
+         is_emulator boolean, install_source text, custom_id text, "defaultChannel" text, key_id text,
+         seen_at timestamptz)
+    JOIN liveupdate.apps AS a ON a.app_id = r.app_id
+    WHERE liveupdate._is_uuid(r.device_id)
+      AND r.platform IS NOT NULL AND r.plugin_version IS NOT NULL
+      AND r.version_build IS NOT NULL AND r.version_name IS NOT NULL
+      -- Most checks repeat what is already known: skip the write (and its index updates) unless
+      -- something changed or the last write is over 10 minutes old, the resolution of last_seen_at.
+      AND NOT EXISTS (
+          SELECT 1 FROM liveupdate.devices AS known
+          WHERE known.app_id = a.id AND known.device_id = lower(r.device_id)::uuid
+            AND known.last_seen_at > coalesce(r.seen_at, now()) - interval '10 minutes'
+            AND (known.platform, known.plugin_version, known.version_build, known.version_name,
+                 known.version_code, known.version_os, known.is_prod, known.is_emulator,
+                 known.install_source, known.custom_id, known.default_channel, known.key_id)
+                IS NOT DISTINCT FROM
+                (r.platform, r.plugin_version, r.version_build, r.version_name,
+                 left(r.version_code, 64), left(r.version_os, 64), coalesce(r.is_prod, true),
+                 coalesce(r.is_emulator, false), left(r.install_source, 64),
+                 CASE WHEN a.allow_custom_id THEN nullif(left(btrim(r.custom_id), 36), '') END,
+                 left(r."defaultChannel", 128), left(r.key_id, 20)))
+    ORDER BY a.id, lower(r.device_id), r.seen_at DESC NULLS LAST
+    ON CONFLICT ON CONSTRAINT devices_pkey DO UPDATE
+    SET platform = excluded.platform, plugin_version = excluded.plugin_version,
+        version_build = excluded.version_build, version_name = excluded.version_name,
+        version_code = excluded.version_code, version_os = excluded.version_os,
+        is_prod = excluded.is_prod, is_emulator = excluded.is_emulator,
+        install_source = excluded.install_source, custom_id = excluded.custom_id,
+        default_channel = excluded.default_channel, key_id = excluded.key_id,
+        last_seen_at = excluded.last_seen_at
+    WHERE d.last_seen_at <= excluded.last_seen_at;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate._presented_key_hash() RETURNS bytea
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hashed text := nullif(current_setting('liveupdate.api_key_sha256', true), '');
+    plain text := coalesce(
+        nullif(current_setting('liveupdate.api_key', true), ''),
+        nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-api-key');
+BEGIN
+    IF hashed IS NOT NULL THEN
+        -- A malformed hash matches no key (key_hash is always 32 bytes).
+        RETURN CASE WHEN liveupdate._is_sha256_hex(hashed) THEN decode(hashed, 'hex') ELSE '\x'::bytea END;
+    END IF;
+    RETURN sha256(convert_to(plain, 'UTF8'));
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate._caller_user() RETURNS uuid
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    subject text := nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub';
+BEGIN
+    IF subject IS NULL OR NOT liveupdate._is_uuid(subject) THEN
+        RETURN NULL;
+    END IF;
+    RETURN subject::uuid;
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate.authenticate_key(key_sha256 text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    key liveupdate.api_keys;
+BEGIN
+    IF liveupdate._is_sha256_hex(key_sha256) THEN
+        SELECT * INTO key FROM liveupdate.api_keys AS k
+        WHERE k.key_hash = decode(key_sha256, 'hex')
+          AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now());
+    END IF;
+    IF key.id IS NULL THEN
+        RAISE EXCEPTION 'invalid API key' USING ERRCODE = '28000';
+    END IF;
+    UPDATE liveupdate.api_keys SET last_used_at = now()
+    WHERE id = key.id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
+    RETURN jsonb_build_object('organization_id', key.organization_id, 'key_id', key.id, 'mode', key.mode,
+        'app_ids', to_jsonb(key.app_ids));
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate.api_check_upload(input jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields jsonb := liveupdate._input(input,
+        '{app_id, version, channel, min_update_version, link, comment, signature, signer, session_key, checksum, key_id}');
+    app_pk bigint := liveupdate._app_pk(liveupdate._required_text(fields, 'app_id'));
+    version text := liveupdate._required_text(fields, 'version');
+BEGIN
+    PERFORM liveupdate._require_app_rank(app_pk, 2);
+    PERFORM liveupdate._check_new_bundle(version, liveupdate._text_field(fields, 'min_update_version'),
+        liveupdate._text_field(fields, 'link'), liveupdate._text_field(fields, 'comment'));
+    IF EXISTS (SELECT 1 FROM liveupdate.bundles AS b WHERE b.app_id = app_pk AND b.name = version) THEN
+        RAISE EXCEPTION 'bundle "%" already exists; bundle names are never reused', version USING ERRCODE = '23505';
+    END IF;
+    IF fields ? 'channel' THEN
+        PERFORM liveupdate._require_app_rank(app_pk, 3);
+        PERFORM liveupdate._channel_pk(app_pk, liveupdate._text_field(fields, 'channel'));
+    END IF;
+    -- An encrypted upload brings what the server cannot compute: the RSA-encrypted checksum.
+    IF fields ? 'session_key' AND NOT (liveupdate._is_session_key(liveupdate._text_field(fields, 'session_key'))
+            AND liveupdate._text_field(fields, 'session_key') <> ''
+            AND liveupdate._is_bundle_checksum(coalesce(liveupdate._text_field(fields, 'checksum'), ''))
+            -- The RSA-encrypted forms are the ones longer than a plain SHA-256.
+            AND length(liveupdate._text_field(fields, 'checksum')) > 64) THEN
+        RAISE EXCEPTION 'an encrypted upload needs session_key "<iv>:<key>" and its RSA-encrypted checksum'
+            USING ERRCODE = '22023';
+    END IF;
+    IF NOT fields ? 'session_key' AND fields ? 'checksum' THEN
+        RAISE EXCEPTION 'the checksum of a plain upload is computed by the server' USING ERRCODE = '22023';
+    END IF;
+    -- The signature itself can only be checked once the checksum is known; its absence now.
+    PERFORM liveupdate._require_signature_if_needed(app_pk, fields ? 'signature');
+    RETURN jsonb_build_object('ok', true);
+END
+$$;
+
+-- Issue 13: the bookkeeping triggers are Rust #[pg_trigger] functions (triggers.rs) ---------------
+CREATE OR REPLACE FUNCTION liveupdate._record_deploy() RETURNS trigger
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'record_deploy_wrapper';
+CREATE OR REPLACE FUNCTION liveupdate._create_channel_guard() RETURNS trigger
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'create_channel_guard_wrapper';
+CREATE OR REPLACE FUNCTION liveupdate._keep_used_objects() RETURNS trigger
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'keep_used_objects_wrapper';
+
+-- Issue 13: the rollups' and the failure guard's orchestration in Rust (rollups.rs, guard.rs) -----
+-- aggregate_stats and _aggregate_chunk keep their signatures and settings; the chunk's statements
+-- moved to sql/rollups/. run_guard returns the decisions _run_guard recorded; whether figures cross
+-- a limit is _guard_limit_crossed (the core crate's rule).
+CREATE OR REPLACE FUNCTION liveupdate._aggregate_chunk(from_time timestamptz, to_time timestamptz) RETURNS bigint
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET work_mem = '128MB'
+AS 'MODULE_PATHNAME', 'aggregate_chunk_wrapper';
+CREATE OR REPLACE FUNCTION liveupdate.aggregate_stats() RETURNS jsonb
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS 'MODULE_PATHNAME', 'aggregate_stats_wrapper';
+CREATE FUNCTION liveupdate._guard_limit_crossed(attempts bigint, failures bigint, lower_bound double precision,
+    min_attempts integer, min_failures integer, max_failure_rate double precision) RETURNS boolean
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'guard_limit_crossed_wrapper';
+CREATE FUNCTION liveupdate._run_guard() RETURNS bigint[]
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'run_guard_wrapper';
+CREATE OR REPLACE FUNCTION liveupdate._guard_verdicts(now_at timestamptz)
+RETURNS TABLE (channel_id bigint, target text, bundle_id bigint, rollout_id bigint, action text,
+               attempts bigint, failures bigint, lower_bound double precision, max_failure_rate double precision,
+               confidence double precision, counted_since timestamptz, crossed boolean)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH targets AS (
+        SELECT c.id AS channel_id, c.app_id, 'deploy'::text AS target, c.bundle_id, NULL::bigint AS rollout_id,
+               g.deploy_action AS action,
+               greatest(c.bundle_changed_at, now_at - make_interval(mins => g.window_minutes)) AS since,
+               g.max_failure_rate, g.confidence, g.min_attempts, g.min_failures
+        FROM liveupdate.channels AS c JOIN liveupdate.channel_guards AS g ON g.channel_id = c.id
+        WHERE c.bundle_id IS NOT NULL AND g.deploy_action <> 'off'
+          AND c.bundle_changed_at > now_at - make_interval(mins => g.watch_minutes)
+        UNION ALL
+        SELECT c.id, c.app_id, 'rollout', c.rollout_bundle_id, c.rollout_id, g.rollout_action,
+               greatest(c.rollout_started_at, now_at - make_interval(mins => g.window_minutes)),
+               g.max_failure_rate, g.confidence, g.min_attempts, g.min_failures
+        FROM liveupdate.channels AS c JOIN liveupdate.channel_guards AS g ON g.channel_id = c.id
+        WHERE c.rollout_bundle_id IS NOT NULL AND NOT c.rollout_paused AND c.rollout_basis_points > 0
+          AND g.rollout_action <> 'off'
+    ), reports AS (
+        -- Devices, not events: a device that installs the bundle and then reports it failing is
+        -- one attempt and one failure.
+        SELECT t.channel_id, t.target,
+               count(DISTINCT e.device_id) AS attempts,
+               count(DISTINCT e.device_id) FILTER (WHERE liveupdate._is_failure_action(e.action)) AS failures
+        FROM targets AS t
+        JOIN liveupdate.device_events AS e
+          ON e.app_id = t.app_id AND e.bundle_id = t.bundle_id AND e.received_at >= t.since
+        WHERE e.received_at >= (SELECT min(x.since) FROM targets AS x)
+          AND liveupdate._counts_for_versions(e.is_prod, e.is_emulator)
+          AND (e.action = 'set' OR liveupdate._is_failure_action(e.action))
+        GROUP BY t.channel_id, t.target
+    )
+    SELECT t.channel_id, t.target, t.bundle_id, t.rollout_id, t.action, r.attempts, r.failures, b.bound,
+           t.max_failure_rate, t.confidence, t.since,
+           liveupdate._guard_limit_crossed(r.attempts, r.failures, b.bound, t.min_attempts, t.min_failures,
+                                           t.max_failure_rate)
+    FROM targets AS t
+    JOIN reports AS r ON r.channel_id = t.channel_id AND r.target = t.target
+    CROSS JOIN LATERAL (SELECT coalesce(liveupdate._wilson_lower_bound(r.failures, r.attempts, t.confidence), 0) AS bound) AS b
+$$;
+CREATE FUNCTION liveupdate._guard_roll_back(app_id text, channel text, OUT restored text, OUT refusal text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    BEGIN
+        PERFORM set_config('liveupdate.deploy_reason', 'guard', true);
+        restored := liveupdate.rollback_channel(app_id, channel);
+    EXCEPTION WHEN object_not_in_prerequisite_state OR SQLSTATE 'LU001' THEN
+        refusal := SQLERRM;
+    END;
+    PERFORM set_config('liveupdate.deploy_reason', '', true);
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate.run_guard() RETURNS SETOF liveupdate.guard_events
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    decisions bigint[] := liveupdate._run_guard();
+BEGIN
+    RETURN QUERY SELECT e.* FROM liveupdate.guard_events AS e WHERE e.id = ANY (decisions)
+        ORDER BY array_position(decisions, e.id);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION liveupdate._guard_limit_crossed(bigint, bigint, double precision, integer, integer, double precision),
+    liveupdate._run_guard(), liveupdate._guard_roll_back(text, text) FROM PUBLIC;

@@ -23,5 +23,9 @@ COMMENT ON FUNCTION liveupdate._is_semver(text) IS 'True for a strict semver ver
 COMMENT ON FUNCTION liveupdate._is_http_url(text) IS 'True for an absolute http(s) URL.';
 COMMENT ON FUNCTION liveupdate._is_bundle_checksum(text) IS 'True for an empty, CRC32, SHA-256 or RSA-encrypted bundle checksum.';
 COMMENT ON FUNCTION liveupdate._is_file_hash(text) IS 'True for a SHA-256 or RSA-encrypted manifest file hash.';
+COMMENT ON FUNCTION liveupdate._canonical_bundle_checksum(text) IS 'The stored form of a bundle checksum (plain hex lowercased), NULL when it is none.';
+COMMENT ON FUNCTION liveupdate._canonical_file_hash(text) IS 'The stored form of a manifest file hash (plain hex lowercased), NULL when it is none.';
+COMMENT ON FUNCTION liveupdate._is_sha256_hex(text) IS 'True for a plain SHA-256 digest: 64 lowercase hex digits.';
+COMMENT ON FUNCTION liveupdate._is_uuid(text) IS 'True for a UUID in any case, as devices send their ids.';
 COMMENT ON FUNCTION liveupdate._is_session_key(text) IS 'True for an empty or "<iv>:<key>" base64 session key.';
 COMMENT ON FUNCTION liveupdate._is_bundle_path(text) IS 'True for a relative file path inside a bundle (no .., absolute paths or backslashes).';

@@ -175,150 +175,14 @@ AS $$
 $$;
 
 -- Adds the events received in [from_time, to_time), which lie within one UTC day, to every rollup;
--- returns how many there were.
+-- returns how many there were. Rust (rollups.rs), running the statements in sql/rollups/.
 CREATE FUNCTION liveupdate._aggregate_chunk(from_time timestamptz, to_time timestamptz) RETURNS bigint
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE c VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
 -- A backlog chunk is a whole day of events: sort and hash in memory.
 SET work_mem = '128MB'
-AS $$
-DECLARE
-    chunk_day date := from_time::date;
-    day_start timestamptz := date_trunc('day', from_time);
-    month_start timestamptz := date_trunc('month', from_time);
-    chunk_events bigint;
-BEGIN
-    CREATE TEMP TABLE stats_chunk ON COMMIT DROP AS
-    SELECT e.app_id, e.device_id, e.platform, date_trunc('hour', e.received_at) AS hour, e.action,
-           liveupdate._bundle_name_of(e.version_name) AS version_name, e.old_version_name, e.bundle_id,
-           liveupdate._counts_for_versions(e.is_prod, e.is_emulator) AS counts
-    FROM liveupdate.device_events AS e
-    WHERE e.received_at >= from_time AND e.received_at < to_time
-      AND EXISTS (SELECT 1 FROM liveupdate.apps AS a WHERE a.id = e.app_id);
-    GET DIAGNOSTICS chunk_events = ROW_COUNT;
-    IF chunk_events = 0 THEN
-        DROP TABLE pg_temp.stats_chunk;
-        RETURN 0;
-    END IF;
-    ANALYZE pg_temp.stats_chunk;
-
-    -- Activity: devices not yet counted in their hour, day and month (chunks come in time order,
-    -- so a period later than the device's last counted one is new), and the events.
-    WITH device_hours AS (
-        SELECT DISTINCT c.app_id, c.device_id, c.hour FROM pg_temp.stats_chunk AS c
-    ), known AS (
-        SELECT h.app_id, h.device_id, h.hour, a.last_hour, a.last_day, a.last_month
-        FROM device_hours AS h
-        LEFT JOIN liveupdate.stats_device_activity AS a ON a.app_id = h.app_id AND a.device_id = h.device_id
-    ), remembered AS (
-        INSERT INTO liveupdate.stats_device_activity AS a (app_id, device_id, last_hour, last_day, last_month)
-        SELECT h.app_id, h.device_id, max(h.hour), chunk_day, month_start::date
-        FROM device_hours AS h GROUP BY h.app_id, h.device_id
-        ON CONFLICT ON CONSTRAINT stats_device_activity_pkey DO UPDATE
-        SET last_hour = greatest(a.last_hour, excluded.last_hour), last_day = greatest(a.last_day, excluded.last_day),
-            last_month = greatest(a.last_month, excluded.last_month)
-        -- Most devices report several times an hour: leave their row alone then.
-        WHERE a.last_hour IS DISTINCT FROM greatest(a.last_hour, excluded.last_hour)
-           OR a.last_day IS DISTINCT FROM greatest(a.last_day, excluded.last_day)
-           OR a.last_month IS DISTINCT FROM greatest(a.last_month, excluded.last_month)
-    ), devices AS (
-        -- Per device: is it new today, and new this month?
-        SELECT DISTINCT ON (k.app_id, k.device_id) k.app_id,
-               k.last_day IS NULL OR k.last_day < chunk_day AS new_today,
-               k.last_month IS NULL OR k.last_month < month_start::date AS new_this_month
-        FROM known AS k
-    ), additions AS (
-        SELECT k.app_id, 'hour' AS granularity, k.hour AS period_start, count(*) AS active_devices,
-               0::bigint AS new_in_month, 0::bigint AS events
-        FROM known AS k WHERE k.last_hour IS NULL OR k.hour > k.last_hour
-        GROUP BY k.app_id, k.hour
-        UNION ALL
-        SELECT d.app_id, 'day', day_start, count(*) FILTER (WHERE d.new_today), count(*) FILTER (WHERE d.new_this_month), 0
-        FROM devices AS d GROUP BY d.app_id
-        UNION ALL
-        SELECT d.app_id, 'month', month_start, count(*) FILTER (WHERE d.new_this_month), 0, 0
-        FROM devices AS d GROUP BY d.app_id
-        UNION ALL
-        SELECT c.app_id, g.granularity,
-               CASE g.granularity WHEN 'hour' THEN c.hour WHEN 'day' THEN day_start ELSE month_start END, 0, 0, count(*)
-        FROM pg_temp.stats_chunk AS c CROSS JOIN (VALUES ('hour'), ('day'), ('month')) AS g(granularity)
-        GROUP BY 1, 2, 3
-    )
-    INSERT INTO liveupdate.stats_activity AS a (app_id, granularity, period_start, active_devices, new_in_month, events)
-    SELECT d.app_id, d.granularity, d.period_start, sum(d.active_devices), sum(d.new_in_month), sum(d.events)
-    FROM additions AS d GROUP BY d.app_id, d.granularity, d.period_start
-    ON CONFLICT ON CONSTRAINT stats_activity_pkey DO UPDATE
-    SET active_devices = a.active_devices + excluded.active_devices,
-        new_in_month = a.new_in_month + excluded.new_in_month,
-        events = a.events + excluded.events;
-
-    -- Per-version counters (protocol.md §5.5), production builds on real devices only, by the
-    -- device's effective channel.
-    WITH counted AS (
-        SELECT c.* FROM pg_temp.stats_chunk AS c
-        WHERE c.counts AND c.bundle_id IS NOT NULL
-          AND (c.action = 'set' OR liveupdate._is_failure_action(c.action) OR liveupdate._is_download_action(c.action))
-    ), contributions AS (
-        SELECT k.app_id, k.device_id, k.platform, k.hour, k.bundle_id,
-               liveupdate._is_download_action(k.action)::integer AS gets, (k.action = 'set')::integer AS installs,
-               liveupdate._is_failure_action(k.action)::integer AS fails, 0 AS uninstalls
-        FROM counted AS k
-        UNION ALL
-        SELECT k.app_id, k.device_id, k.platform, k.hour, o.id, 0, 0, 0, 1
-        FROM counted AS k JOIN liveupdate.bundles AS o ON o.app_id = k.app_id AND o.name = k.old_version_name
-        WHERE k.action = 'set' AND o.id <> k.bundle_id
-    ), public_channels AS (
-        SELECT p.app_id, f.platform, min(p.name) AS name
-        FROM liveupdate.channels AS p
-        CROSS JOIN (VALUES ('ios'), ('android'), ('electron')) AS f(platform)
-        WHERE p.public AND p.app_id IN (SELECT DISTINCT k.app_id FROM counted AS k)
-          AND CASE f.platform WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android ELSE p.electron END
-        GROUP BY p.app_id, f.platform
-    ), device_channels AS (
-        SELECT DISTINCT ON (x.app_id, x.device_id) x.app_id, x.device_id,
-               coalesce(oc.name, dc.name, pc.name, '') AS channel
-        FROM (SELECT DISTINCT t.app_id, t.device_id, t.platform FROM contributions AS t) AS x
-        LEFT JOIN liveupdate.device_overrides AS o ON o.app_id = x.app_id AND o.device_id = x.device_id
-        LEFT JOIN liveupdate.channels AS oc ON oc.id = o.channel_id
-        LEFT JOIN liveupdate.devices AS d ON d.app_id = x.app_id AND d.device_id = x.device_id
-        LEFT JOIN liveupdate.channels AS dc ON dc.app_id = x.app_id AND dc.name = d.default_channel
-        LEFT JOIN public_channels AS pc ON pc.app_id = x.app_id AND pc.platform = x.platform
-        ORDER BY x.app_id, x.device_id
-    )
-    INSERT INTO liveupdate.stats_versions AS v (app_id, hour, version_name, channel, gets, installs, fails,
-                                               uninstalls, bandwidth_bytes)
-    SELECT t.app_id, t.hour, b.name, dch.channel, sum(t.gets), sum(t.installs), sum(t.fails), sum(t.uninstalls),
-           sum(t.gets * coalesce(b.archive_bytes, 0))
-    FROM contributions AS t
-    JOIN liveupdate.bundles AS b ON b.id = t.bundle_id
-    JOIN device_channels AS dch ON dch.app_id = t.app_id AND dch.device_id = t.device_id
-    GROUP BY t.app_id, t.hour, b.name, dch.channel
-    ON CONFLICT ON CONSTRAINT stats_versions_pkey DO UPDATE
-    SET gets = v.gets + excluded.gets,
-        installs = v.installs + excluded.installs,
-        fails = v.fails + excluded.fails,
-        uninstalls = v.uninstalls + excluded.uninstalls,
-        bandwidth_bytes = v.bandwidth_bytes + excluded.bandwidth_bytes;
-
-    -- Adoption: devices not yet counted as running each bundle today.
-    WITH fresh AS (
-        INSERT INTO liveupdate.stats_device_versions AS s (app_id, device_id, version_name, last_day)
-        SELECT DISTINCT c.app_id, c.device_id, c.version_name, chunk_day
-        FROM pg_temp.stats_chunk AS c
-        WHERE liveupdate._reports_running_bundle(c.action) AND c.version_name NOT IN ('', 'unknown')
-        ON CONFLICT ON CONSTRAINT stats_device_versions_pkey DO UPDATE SET last_day = excluded.last_day
-        WHERE s.last_day < excluded.last_day
-        RETURNING s.app_id, s.version_name
-    )
-    INSERT INTO liveupdate.stats_adoption AS a (app_id, day, version_name, devices)
-    SELECT f.app_id, chunk_day, f.version_name, count(*) FROM fresh AS f GROUP BY f.app_id, f.version_name
-    ON CONFLICT ON CONSTRAINT stats_adoption_pkey DO UPDATE SET devices = a.devices + excluded.devices;
-
-    DROP TABLE pg_temp.stats_chunk;
-    RETURN chunk_events;
-END
-$$;
+AS 'MODULE_PATHNAME', 'aggregate_chunk_wrapper';
 
 -- Measures each app's stored bytes for today, at most once an hour per app (it reads every
 -- bundle's file list, so it does not run on every periodic run).
@@ -354,46 +218,12 @@ $$;
 
 -- Brings the rollups up to date with every event committed so far. Runs never overlap: a second
 -- caller returns at once with skipped. SECURITY DEFINER: the gateway and pg_cron call it; it
--- writes tables no client may write.
+-- writes tables no client may write. Rust (rollups.rs).
 CREATE FUNCTION liveupdate.aggregate_stats() RETURNS jsonb
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
-AS $$
-DECLARE
-    safe_until timestamptz;
-    done_until timestamptz;
-    chunk_end timestamptz;
-    added bigint := 0;
-BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtext('liveupdate.aggregate_stats')) THEN
-        RETURN jsonb_build_object('skipped', true);
-    END IF;
-    -- Before anything else in the transaction: the bound must come from a fresh look.
-    safe_until := liveupdate._stats_safe_until();
-    INSERT INTO liveupdate.stats_progress DEFAULT VALUES ON CONFLICT DO NOTHING;
-    SELECT p.aggregated_until INTO done_until FROM liveupdate.stats_progress AS p;
-    IF done_until = '-infinity' THEN
-        done_until := least(coalesce(liveupdate._oldest_event_day(), safe_until), safe_until);
-    END IF;
-    WHILE done_until < safe_until LOOP
-        -- One UTC day per chunk at most (UTC days are always 24 hours).
-        chunk_end := least(safe_until, date_trunc('day', done_until) + interval '24 hours');
-        added := added + liveupdate._aggregate_chunk(done_until, chunk_end);
-        done_until := chunk_end;
-    END LOOP;
-    UPDATE liveupdate.stats_progress
-    SET aggregated_until = greatest(aggregated_until, done_until), last_run_at = clock_timestamp(), last_run_events = added;
-
-    -- Bookkeeping a device's next event would not need: it would be new anyway.
-    DELETE FROM liveupdate.stats_device_versions AS s WHERE s.last_day < done_until::date - 2;
-    DELETE FROM liveupdate.stats_device_activity AS s
-    WHERE s.last_month < date_trunc('month', date_trunc('month', done_until) - interval '1 day')::date;
-
-    RETURN jsonb_build_object('events', added, 'aggregated_until', done_until,
-                              'storage_measured', liveupdate._measure_storage());
-END
-$$;
+AS 'MODULE_PATHNAME', 'aggregate_stats_wrapper';
 COMMENT ON FUNCTION liveupdate.aggregate_stats() IS
     'Adds the events committed since the last run to the statistics rollups and measures storage (hourly per app); returns {events, aggregated_until, storage_measured}, or {skipped: true} while another run is in progress. run_periodic calls it on every run.';
 

@@ -3,35 +3,46 @@
 
 use liveupdate_core::answer::{Code, Refusal};
 use liveupdate_core::channel::{ChannelRequest, Operation};
+use liveupdate_core::policy::{AutoUpdateLimit, ChannelRules};
 use pgrx::JsonB;
 use pgrx::prelude::*;
-use pgrx::spi::{SpiClient, SpiResult, SpiTupleTable};
+use pgrx::spi::{SpiClient, SpiHeapTupleData, SpiResult, SpiTupleTable};
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::json_text;
-use crate::plans::{BOOL, INT8, TEXT, with_plan, with_write_plan};
+use crate::plans::{INT8, TEXT, with_plan};
+use crate::{json_text, overrides};
 
 const APP_SQL: &str = "SELECT id FROM liveupdate.apps WHERE app_id = $1";
-const CHANNEL_SQL: &str = "SELECT id, name, public, allow_device_self_set \
-    FROM liveupdate.channels WHERE app_id = $1 AND name = $2";
-const PUBLIC_CHANNEL_SQL: &str = "SELECT id, name, public, allow_device_self_set \
-    FROM liveupdate.channels WHERE app_id = $1 AND public \
-    AND CASE $2 WHEN 'ios' THEN ios WHEN 'android' THEN android ELSE electron END \
-    ORDER BY name, id LIMIT 1";
-const OVERRIDE_SQL: &str = "SELECT c.id, c.name, c.public, c.allow_device_self_set \
-    FROM liveupdate.device_overrides AS o JOIN liveupdate.channels AS c ON c.id = o.channel_id \
-    WHERE o.app_id = $1 AND o.device_id = $2::uuid";
-const SET_OVERRIDE_SQL: &str = "INSERT INTO liveupdate.device_overrides (app_id, device_id, channel_id) \
-    VALUES ($1, $2::uuid, $3) ON CONFLICT ON CONSTRAINT device_overrides_pkey \
-    DO UPDATE SET channel_id = excluded.channel_id, created_at = now()";
-const DELETE_OVERRIDE_SQL: &str =
-    "DELETE FROM liveupdate.device_overrides WHERE app_id = $1 AND device_id = $2::uuid";
-const LIST_SQL: &str = "SELECT id, name, public, allow_device_self_set FROM liveupdate.channels \
-    WHERE app_id = $1 AND (public OR allow_device_self_set) \
-    AND CASE $2 WHEN 'ios' THEN ios WHEN 'android' THEN android ELSE electron END \
-    AND CASE WHEN $3 THEN allow_emulator ELSE allow_device END \
-    AND CASE WHEN $4 THEN allow_prod ELSE allow_dev END \
-    ORDER BY name, id";
+/// The columns [`read_channel`] reads, of the channel aliased `c`. Which channels a device may
+/// see, choose or get is decided in Rust by the core crate's `ChannelRules`, not in these queries.
+const CHANNEL_COLUMNS: &str = "c.id, c.name, c.public, c.allow_device_self_set, c.ios, c.android, \
+    c.electron, c.allow_emulator, c.allow_device, c.allow_dev, c.allow_prod, c.disable_auto_update::text, \
+    c.disable_auto_update_under_native";
+
+fn channel_named_sql() -> String {
+    format!("SELECT {CHANNEL_COLUMNS} FROM liveupdate.channels AS c WHERE c.app_id = $1 AND c.name = $2")
+}
+
+/// Public channels first by name: the device gets the first that serves its platform.
+fn public_channels_sql() -> String {
+    format!(
+        "SELECT {CHANNEL_COLUMNS} FROM liveupdate.channels AS c WHERE c.app_id = $1 AND c.public ORDER BY c.name, c.id"
+    )
+}
+
+fn override_sql() -> String {
+    format!(
+        "SELECT {CHANNEL_COLUMNS} FROM liveupdate.device_overrides AS o \
+         JOIN liveupdate.channels AS c ON c.id = o.channel_id WHERE o.app_id = $1 AND o.device_id = $2::uuid"
+    )
+}
+
+fn all_channels_sql() -> String {
+    format!(
+        "SELECT {CHANNEL_COLUMNS} FROM liveupdate.channels AS c WHERE c.app_id = $1 ORDER BY c.name, c.id"
+    )
+}
 
 /// Answers a `/channel_self` request. `operation` is `set` (POST), `get` (PUT), `list` (GET) or
 /// `unset` (DELETE); `request` is the body, or the query string as a JSON object.
@@ -60,13 +71,19 @@ fn answer(operation: &str, value: &Value) -> Value {
         .unwrap_or_else(|e| pgrx::error!("liveupdate: channel request failed: {e}"))
 }
 
-/// A channel as the verbs need it. Platform and build flags are not checked here: `/updates`
-/// applies them to the channel the device then asks for.
-struct Channel {
+/// An entry of the `list` answer (protocol.md §6.4).
+#[derive(Serialize)]
+struct ListedChannel {
     id: i64,
     name: String,
     public: bool,
-    self_set: bool,
+    allow_self_set: bool,
+}
+
+/// A channel as the verbs need it: its key and its rules.
+struct Channel {
+    id: i64,
+    rules: ChannelRules,
 }
 
 fn respond(client: &mut SpiClient<'_>, req: &ChannelRequest) -> SpiResult<Value> {
@@ -103,49 +120,43 @@ fn set(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResu
     };
     if req.server_keeps_channel() {
         let current = override_of(client, app_pk, req)?;
-        if current.as_ref().is_some_and(|c| !c.self_set) {
+        if current.as_ref().is_some_and(|c| !c.rules.allow_device_self_set) {
             return Ok(Refusal::new(Code::CannotOverride).to_json());
         }
         let public = public_channel(client, app_pk, req)?;
         if public.is_some_and(|p| p.id == channel.id) {
             // Back to the default: an override would only pin what the device gets anyway.
-            delete_override(client, app_pk, req)?;
+            overrides::remove(client, app_pk, &device_of(req))?;
             return Ok(json!({"status": "ok"}));
         }
     }
-    if !channel.self_set {
-        let code = if channel.public {
+    if !channel.rules.allow_device_self_set {
+        let code = if channel.rules.public {
             Code::PublicChannelSelfSetNotAllowed
         } else {
             Code::ChannelSelfSetNotAllowed
         };
-        return Ok(Refusal::new(code).with("channel", channel.name).to_json());
+        return Ok(Refusal::new(code).with("channel", channel.rules.name).to_json());
     }
     if !req.server_keeps_channel() {
         // Current plugins keep the choice on the device and send it as defaultChannel.
         return Ok(json!({"status": "ok", "allowSet": true}));
     }
-    let device = req.device_id.clone().unwrap_or_default();
-    with_write_plan(
-        client,
-        "channel_set_override",
-        SET_OVERRIDE_SQL,
-        &[INT8, TEXT, INT8],
-        |client, plan| client.update(plan, None, &[app_pk.into(), device.as_str().into(), channel.id.into()]),
-    )?;
+    overrides::write(client, app_pk, &device_of(req), channel.id)?;
     Ok(json!({"status": "ok"}))
 }
 
 fn get(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResult<Value> {
     if req.server_keeps_channel() {
         if let Some(current) = override_of(client, app_pk, req)? {
-            return Ok(json!({"channel": current.name, "status": "override", "allowSet": current.self_set}));
+            let allow_set = current.rules.allow_device_self_set;
+            return Ok(json!({"channel": current.rules.name, "status": "override", "allowSet": allow_set}));
         }
         // A named channel that does not exist is not replaced by the public one: /updates gives
         // such a device no_channel (it never falls back), so this answer must not name a channel.
         if let Some(name) = &req.default_channel {
             return Ok(match channel_named(client, app_pk, name)? {
-                Some(channel) => json!({"channel": channel.name, "status": "default"}),
+                Some(channel) => json!({"channel": channel.rules.name, "status": "default"}),
                 None => Refusal::new(Code::ChannelNotFound)
                     .with("channel", name.clone())
                     .with("app_id", req.app_id.clone())
@@ -163,32 +174,29 @@ fn get(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResu
     // The reference backend answers "production" here whatever the app has; plugins from 8.47.9
     // save the answer as their channel, so only a channel /updates accepts is named.
     match public_channel(client, app_pk, req)? {
-        Some(public) => Ok(json!({"channel": public.name, "status": "default"})),
+        Some(public) => Ok(json!({"channel": public.rules.name, "status": "default"})),
         None => Ok(Refusal::new(Code::ChannelNotFound).with("app_id", req.app_id.clone()).to_json()),
     }
 }
 
 fn list(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResult<Value> {
-    with_plan(
-        client,
-        "channel_list",
-        || LIST_SQL.to_owned(),
-        &[INT8, TEXT, BOOL, BOOL],
-        |plan| {
-            let args =
-                [app_pk.into(), req.platform.as_str().into(), req.is_emulator.into(), req.is_prod.into()];
-            let mut channels = Vec::new();
-            for row in client.select(plan, None, &args)? {
-                channels.push(json!({
-                    "id": row.get::<i64>(1)?,
-                    "name": row.get::<String>(2)?,
-                    "public": row.get::<bool>(3)?,
-                    "allow_self_set": row.get::<bool>(4)?,
-                }));
+    with_plan(client, "channel_all", all_channels_sql, &[INT8], |plan| {
+        let mut channels = Vec::new();
+        for row in client.select(plan, None, &[app_pk.into()])? {
+            let channel = read_channel(&row)?;
+            if !channel.rules.offered_to(req.platform, req.is_emulator, req.is_prod) {
+                continue;
             }
-            Ok(Value::Array(channels))
-        },
-    )
+            channels.push(ListedChannel {
+                id: channel.id,
+                public: channel.rules.public,
+                allow_self_set: channel.rules.allow_device_self_set,
+                name: channel.rules.name,
+            });
+        }
+        // A struct of numbers, strings and booleans always serialises.
+        Ok(serde_json::to_value(channels).expect("plain data serialises"))
+    })
 }
 
 fn unset(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResult<Value> {
@@ -196,72 +204,90 @@ fn unset(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiRe
         return Ok(json!({"status": "ok"}));
     }
     match override_of(client, app_pk, req)? {
-        Some(current) if current.self_set => {
-            delete_override(client, app_pk, req)?;
+        Some(current) if current.rules.allow_device_self_set => {
+            overrides::remove(client, app_pk, &device_of(req))?;
             Ok(json!({"status": "ok"}))
         }
         _ => Ok(Refusal::new(Code::CannotOverride).to_json()),
     }
 }
 
-fn read_channel(rows: SpiTupleTable<'_>) -> SpiResult<Option<Channel>> {
-    if rows.is_empty() {
-        return Ok(None);
+fn read_channel(row: &SpiHeapTupleData<'_>) -> SpiResult<Channel> {
+    Ok(Channel { id: row.get::<i64>(1)?.unwrap_or_default(), rules: read_rules(row, 2, false)? })
+}
+
+/// A row of query results, as a selected row or as the current row of a result table.
+pub(crate) trait Row {
+    fn column<T: IntoDatum + FromDatum>(&self, ordinal: usize) -> SpiResult<Option<T>>;
+}
+
+impl Row for SpiHeapTupleData<'_> {
+    fn column<T: IntoDatum + FromDatum>(&self, ordinal: usize) -> SpiResult<Option<T>> {
+        self.get(ordinal)
     }
-    let row = rows.first();
-    Ok(Some(Channel {
-        id: row.get::<i64>(1)?.unwrap_or_default(),
-        name: row.get::<String>(2)?.unwrap_or_default(),
-        public: row.get::<bool>(3)?.unwrap_or(false),
-        self_set: row.get::<bool>(4)?.unwrap_or(false),
-    }))
+}
+
+impl Row for SpiTupleTable<'_> {
+    fn column<T: IntoDatum + FromDatum>(&self, ordinal: usize) -> SpiResult<Option<T>> {
+        self.get(ordinal)
+    }
+}
+
+/// A channel's rules from a row holding `name, public, allow_device_self_set, ios, android,
+/// electron, allow_emulator, allow_device, allow_dev, allow_prod, disable_auto_update::text,
+/// disable_auto_update_under_native` from ordinal `first` on (the update check's lookup reads the
+/// same columns).
+pub(crate) fn read_rules(row: &impl Row, first: usize, via_override: bool) -> SpiResult<ChannelRules> {
+    let flag = |offset: usize| row.column::<bool>(first + offset).map(|v| v.unwrap_or(false));
+    let limit_text = row.column::<String>(first + 10)?.unwrap_or_default();
+    Ok(ChannelRules {
+        name: row.column::<String>(first)?.unwrap_or_default(),
+        via_override,
+        public: flag(1)?,
+        allow_device_self_set: flag(2)?,
+        ios: flag(3)?,
+        android: flag(4)?,
+        electron: flag(5)?,
+        allow_emulator: flag(6)?,
+        allow_device: flag(7)?,
+        allow_dev: flag(8)?,
+        allow_prod: flag(9)?,
+        // The column is an enum with exactly these labels.
+        auto_update_limit: AutoUpdateLimit::parse(&limit_text).unwrap_or(AutoUpdateLimit::Major),
+        block_under_native: flag(11)?,
+    })
+}
+
+fn first_channel(rows: SpiTupleTable<'_>) -> SpiResult<Option<Channel>> {
+    rows.into_iter().next().map(|row| read_channel(&row)).transpose()
+}
+
+/// The device the request names (always present except for `list`).
+fn device_of(req: &ChannelRequest) -> String {
+    req.device_id.clone().unwrap_or_default()
 }
 
 fn channel_named(client: &SpiClient<'_>, app_pk: i64, name: &str) -> SpiResult<Option<Channel>> {
-    with_plan(
-        client,
-        "channel_named",
-        || CHANNEL_SQL.to_owned(),
-        &[INT8, TEXT],
-        |plan| read_channel(client.select(plan, Some(1), &[app_pk.into(), name.into()])?),
-    )
+    with_plan(client, "channel_named", channel_named_sql, &[INT8, TEXT], |plan| {
+        first_channel(client.select(plan, Some(1), &[app_pk.into(), name.into()])?)
+    })
 }
 
+/// The public channel a device of this platform gets by default.
 fn public_channel(client: &SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResult<Option<Channel>> {
-    with_plan(
-        client,
-        "channel_public",
-        || PUBLIC_CHANNEL_SQL.to_owned(),
-        &[INT8, TEXT],
-        |plan| {
-            let rows = client.select(plan, Some(1), &[app_pk.into(), req.platform.as_str().into()])?;
-            read_channel(rows)
-        },
-    )
+    with_plan(client, "channel_public", public_channels_sql, &[INT8], |plan| {
+        for row in client.select(plan, None, &[app_pk.into()])? {
+            let channel = read_channel(&row)?;
+            if channel.rules.serves_platform(req.platform) {
+                return Ok(Some(channel));
+            }
+        }
+        Ok(None)
+    })
 }
 
 fn override_of(client: &SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResult<Option<Channel>> {
-    let device = req.device_id.clone().unwrap_or_default();
-    with_plan(
-        client,
-        "channel_override",
-        || OVERRIDE_SQL.to_owned(),
-        &[INT8, TEXT],
-        |plan| {
-            let rows = client.select(plan, Some(1), &[app_pk.into(), device.as_str().into()])?;
-            read_channel(rows)
-        },
-    )
-}
-
-fn delete_override(client: &mut SpiClient<'_>, app_pk: i64, req: &ChannelRequest) -> SpiResult<()> {
-    let device = req.device_id.clone().unwrap_or_default();
-    with_write_plan(
-        client,
-        "channel_delete_override",
-        DELETE_OVERRIDE_SQL,
-        &[INT8, TEXT],
-        |client, plan| client.update(plan, None, &[app_pk.into(), device.as_str().into()]),
-    )?;
-    Ok(())
+    with_plan(client, "channel_override", override_sql, &[INT8, TEXT], |plan| {
+        first_channel(client.select(plan, Some(1), &[app_pk.into(), device_of(req).as_str().into()])?)
+    })
 }

@@ -1,7 +1,7 @@
 //! The core crate's event rules as SQL functions, so the rollups and the failure guard (plain SQL
 //! over millions of rows) classify events exactly as the stats path does.
 
-use liveupdate_core::{guard, stats};
+use liveupdate_core::stats;
 use pgrx::prelude::*;
 
 /// A `*_fail` event: the bundle it names failed on the device.
@@ -26,10 +26,4 @@ pub fn is_download_action(action: &str) -> bool {
 #[pg_extern(immutable, strict, parallel_safe, name = "_bundle_name_of")]
 pub fn bundle_name_of(version_name: &str) -> &str {
     stats::bundle_name_of(version_name)
-}
-
-/// Wilson score lower bound of the failure rate; NULL when there is nothing to judge.
-#[pg_extern(immutable, strict, parallel_safe, name = "_wilson_lower_bound")]
-pub fn wilson_lower_bound(failures: i64, attempts: i64, confidence: f64) -> Option<f64> {
-    guard::wilson_lower_bound(u64::try_from(failures).ok()?, u64::try_from(attempts).ok()?, confidence)
 }

@@ -7,13 +7,18 @@ use pgrx::prelude::*;
 
 mod channel;
 mod event_rules;
+mod guard;
 mod json_text;
 mod manifest_size;
+mod overrides;
 mod plans;
 mod resolve;
+mod rollout;
+mod rollups;
 mod settings;
 mod signing;
 mod stats;
+mod triggers;
 mod validators;
 
 pgrx::pg_module_magic!(name, version);
@@ -29,10 +34,18 @@ extension_sql_file!(
         validators::is_file_hash,
         validators::is_session_key,
         validators::is_bundle_path,
-        validators::rollout_bucket
+        validators::canonical_bundle_checksum,
+        validators::canonical_file_hash,
+        validators::is_sha256_hex,
+        validators::is_uuid,
+        rollout::rollout_bucket
     ]
 );
-extension_sql_file!("../sql/api.sql", name = "api", requires = ["schema"]);
+extension_sql_file!(
+    "../sql/api.sql",
+    name = "api",
+    requires = ["schema", overrides::write_device_override, overrides::remove_device_override]
+);
 extension_sql_file!("../sql/events.sql", name = "events", requires = ["schema"]);
 extension_sql_file!("../sql/access.sql", name = "access", requires = ["events"]);
 extension_sql_file!("../sql/manage.sql", name = "manage", requires = ["access", "api"]);
@@ -57,7 +70,8 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/guard.sql",
     name = "guard",
-    requires = ["rollups", event_rules::is_failure_action, event_rules::wilson_lower_bound]
+    requires =
+        ["rollups", event_rules::is_failure_action, guard::wilson_lower_bound, guard::guard_limit_crossed]
 );
 extension_sql_file!("../sql/cleanup.sql", name = "cleanup", requires = ["guard"]);
 extension_sql_file!("../sql/periodic.sql", name = "periodic", requires = ["cleanup"]);

@@ -4,8 +4,8 @@
 //! each statement is prepared once per backend and kept (`SPI_keepplan`), one plan per platform.
 
 use liveupdate_core::answer::{Code, Refusal};
-use liveupdate_core::policy::{AutoUpdateLimit, ChannelRules};
-use liveupdate_core::request::{Platform, UpdateRequest};
+use liveupdate_core::fields::Platform;
+use liveupdate_core::request::UpdateRequest;
 use liveupdate_core::resolve::{self, BundleFacts, Decision, ManifestEntry, Target};
 use liveupdate_core::version;
 use pgrx::JsonB;
@@ -13,6 +13,7 @@ use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiResult, SpiTupleTable};
 use serde_json::Value;
 
+use crate::channel;
 use crate::json_text;
 use crate::plans::{INT8, TEXT, with_plan};
 use crate::settings;
@@ -104,24 +105,7 @@ fn read_found(row: &SpiTupleTable<'_>) -> SpiResult<Option<Found>> {
     let Some(via_override) = row.get::<bool>(3)? else {
         return Ok(Some(Found { expose_metadata, target: None, bundle_pk: 0 }));
     };
-    let flag = |ordinal| row.get::<bool>(ordinal).map(|v| v.unwrap_or(false));
-    let limit_text = row.get::<String>(15)?.unwrap_or_default();
-    let channel = ChannelRules {
-        name: row.get::<String>(5)?.unwrap_or_default(),
-        via_override,
-        public: flag(6)?,
-        allow_device_self_set: flag(7)?,
-        ios: flag(8)?,
-        android: flag(9)?,
-        electron: flag(10)?,
-        allow_emulator: flag(11)?,
-        allow_device: flag(12)?,
-        allow_dev: flag(13)?,
-        allow_prod: flag(14)?,
-        // The column is an enum with exactly these labels.
-        auto_update_limit: AutoUpdateLimit::parse(&limit_text).unwrap_or(AutoUpdateLimit::Major),
-        block_under_native: flag(16)?,
-    };
+    let channel = channel::read_rules(row, 5, via_override)?;
     let bundle_pk = row.get::<i64>(17)?;
     let bundle = match bundle_pk {
         None => None,

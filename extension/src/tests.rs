@@ -232,6 +232,60 @@ mod tests {
     }
 
     #[pg_test]
+    fn plain_digests_in_any_case_are_stored_lowercase() {
+        fixture();
+        // A legacy CRC32 was refused in upper case while a SHA-256 was accepted: one rule now.
+        sql(
+            "SELECT liveupdate.register_bundle('com.acme.app', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip', \
+             checksum => '0BADC0DE')",
+        );
+        sql("SELECT liveupdate.register_bundle('com.acme.app', '1.0.3', \
+             manifest => jsonb_build_array(jsonb_build_object('file_name', 'index.html', 'file_hash', repeat('CD', 32), \
+             'download_url', 'https://cdn.acme.test/index.html')))");
+        let stored = Spi::get_one::<String>(
+            "SELECT string_agg(checksum, ',' ORDER BY name) FROM liveupdate.bundles WHERE name IN ('1.0.1', '1.0.2')",
+        );
+        assert_eq!(stored, Ok(Some(format!("{},0badc0de", "ab".repeat(32)))));
+        let file_hash = Spi::get_one::<String>("SELECT file_hash FROM liveupdate.bundle_files");
+        assert_eq!(file_hash, Ok(Some("cd".repeat(32))));
+        expect_sqlstate(
+            "PERFORM liveupdate.register_bundle('com.acme.app', '1.0.4', external_url => 'https://cdn.acme.test/x.zip', checksum => 'ZZ')",
+            "22023",
+        );
+    }
+
+    #[pg_test]
+    fn bookkeeping_triggers_record_deploys_guards_and_used_objects() {
+        fixture();
+        // The fixture's channel: created with a bundle, one history row and its guard row.
+        assert_eq!(count("SELECT count(*) FROM liveupdate.deploy_history WHERE reason = 'created'"), 1);
+        assert_eq!(count("SELECT count(*) FROM liveupdate.channel_guards"), 1);
+        // An update that keeps the bundle is no deployment; one that changes it is.
+        sql("UPDATE liveupdate.channels SET allow_dev = false");
+        assert_eq!(count("SELECT count(*) FROM liveupdate.deploy_history"), 1);
+        sql(
+            "SELECT liveupdate.register_bundle('com.acme.app', '1.0.2', external_url => 'https://cdn.acme.test/1.0.2.zip')",
+        );
+        sql("SET LOCAL liveupdate.deploy_reason = 'rollback'");
+        sql(
+            "UPDATE liveupdate.channels SET bundle_id = (SELECT id FROM liveupdate.bundles WHERE name = '1.0.2')",
+        );
+        let last = Spi::get_one::<String>(
+            "SELECT f.name || '>' || t.name || ' ' || h.reason FROM liveupdate.deploy_history AS h \
+             JOIN liveupdate.bundles AS f ON f.id = h.from_bundle_id JOIN liveupdate.bundles AS t ON t.id = h.to_bundle_id",
+        );
+        assert_eq!(last, Ok(Some("1.0.1>1.0.2 rollback".to_owned())));
+        // An object queued for deletion that a new bundle uses is taken off the queue.
+        sql(
+            "INSERT INTO liveupdate.storage_deletions (storage_key) VALUES ('zips/reused.zip'), ('zips/other.zip')",
+        );
+        sql("SELECT liveupdate.register_bundle('com.acme.app', '1.0.3', storage_key => 'zips/reused.zip')");
+        let queued =
+            Spi::get_one::<String>("SELECT string_agg(storage_key, ',') FROM liveupdate.storage_deletions");
+        assert_eq!(queued, Ok(Some("zips/other.zip".to_owned())));
+    }
+
+    #[pg_test]
     fn deleted_bundles_are_never_offered_nor_deployed() {
         fixture();
         sql(

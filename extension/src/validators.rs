@@ -2,13 +2,13 @@
 //! call these, so a value the gateway would refuse can never be stored either.
 
 use liveupdate_core::integrity::{self, DigestField};
-use liveupdate_core::{request, resolve, version};
+use liveupdate_core::{fields, resolve, version};
 use pgrx::prelude::*;
 
 /// A reverse-domain app id (`com.example.app`), as the plugin's appId must be.
 #[pg_extern(immutable, strict, parallel_safe, name = "_is_app_id")]
 pub fn is_app_id(value: &str) -> bool {
-    request::is_reverse_domain(value)
+    fields::is_reverse_domain(value)
 }
 
 /// A strict semver version (`1.4.2`, `2.0.0-beta.1`).
@@ -35,6 +35,31 @@ pub fn is_file_hash(value: &str) -> bool {
     integrity::is_digest(value, DigestField::FileHash)
 }
 
+/// The stored form of a bundle checksum given in any case (plain hex lowercased); NULL when it is
+/// no bundle checksum.
+#[pg_extern(immutable, strict, parallel_safe, name = "_canonical_bundle_checksum")]
+pub fn canonical_bundle_checksum(value: &str) -> Option<String> {
+    integrity::canonical_digest(value, DigestField::BundleChecksum)
+}
+
+/// The stored form of a manifest file hash given in any case; NULL when it is no file hash.
+#[pg_extern(immutable, strict, parallel_safe, name = "_canonical_file_hash")]
+pub fn canonical_file_hash(value: &str) -> Option<String> {
+    integrity::canonical_digest(value, DigestField::FileHash)
+}
+
+/// A plain SHA-256 digest: 64 lowercase hex digits (API key hashes, for one).
+#[pg_extern(immutable, strict, parallel_safe, name = "_is_sha256_hex")]
+pub fn is_sha256_hex(value: &str) -> bool {
+    integrity::is_sha256_hex(value)
+}
+
+/// A UUID (8-4-4-4-12 hex digits, any case), as devices send their ids.
+#[pg_extern(immutable, strict, parallel_safe, name = "_is_uuid")]
+pub fn is_uuid(value: &str) -> bool {
+    fields::is_uuid(value)
+}
+
 /// An encrypted bundle's `"<iv>:<key>"`, or empty.
 #[pg_extern(immutable, strict, parallel_safe, name = "_is_session_key")]
 pub fn is_session_key(value: &str) -> bool {
@@ -45,10 +70,4 @@ pub fn is_session_key(value: &str) -> bool {
 #[pg_extern(immutable, strict, parallel_safe, name = "_is_bundle_path")]
 pub fn is_bundle_path(value: &str) -> bool {
     integrity::is_bundle_path(value)
-}
-
-/// The device's bucket (0 to 9999) in a progressive rollout; inside when below the share.
-#[pg_extern(immutable, strict, parallel_safe, name = "_rollout_bucket")]
-pub fn rollout_bucket(device_id: &str, rollout_id: i64) -> i32 {
-    liveupdate_core::rollout::bucket(device_id, rollout_id) as i32
 }

@@ -111,6 +111,11 @@ impl Database {
         Ok(Database { pool })
     }
 
+    /// The pool's connections now, for `/metrics`.
+    pub fn pool_status(&self) -> deadpool_postgres::Status {
+        self.pool.status()
+    }
+
     /// The answer body for a validated, normalised update check. Like every device endpoint it
     /// calls the extension's JSON-text entry point, which skips the jsonb conversions of the
     /// `jsonb` functions (about 10% of `resolve_update`'s cost).

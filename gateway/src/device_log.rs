@@ -5,7 +5,6 @@
 //! the next check of each device repairs.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -77,13 +76,13 @@ impl DeviceLog {
         let rows: Vec<&Value> = batch.values().collect();
         match write_separating_refused(db, &rows).await {
             Ok(Written { rows, refused }) => {
-                metrics.device_checks_written.fetch_add(rows, Ordering::Relaxed);
+                metrics.device_checks_written.inc_by(rows);
                 if refused > 0 {
-                    metrics.device_checks_refused.fetch_add(refused, Ordering::Relaxed);
+                    metrics.device_checks_refused.inc_by(refused);
                 }
             }
             Err(error) => {
-                metrics.device_flush_failures.fetch_add(1, Ordering::Relaxed);
+                metrics.device_flush_failures.inc();
                 tracing::warn!(%error, devices = batch.len(), "device state flush failed; will retry");
                 self.restore(batch);
             }

@@ -1,7 +1,6 @@
 //! Request handlers: parse, call the extension, map the answer. No rule lives here.
 
 use std::net::IpAddr;
-use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http_body_util::BodyExt;
@@ -16,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::body_budget::Reservation;
 use crate::db::DbError;
+use crate::metrics;
 use crate::response::{self, ApiError, Body};
 use crate::state::State;
 
@@ -41,7 +41,7 @@ pub async fn update_check(
         .map_err(|error| database_error(state, "update check", error))?;
     let app_known = answer.get("error").and_then(|e| e.as_str()) != Some(Code::OnPremiseApp.as_str());
     if app_known && !state.device_log.record(&check) {
-        state.metrics.device_checks_dropped.fetch_add(1, Ordering::Relaxed);
+        state.metrics.device_checks_dropped.inc();
     }
     Ok(response::extension_answer(&answer))
 }
@@ -186,7 +186,7 @@ fn check_channel_limits(state: &State, request: &ChannelRequest, client: IpAddr)
 
 /// Counts and logs a failed database call; the client sees a retryable 503 or a bare 500.
 pub(crate) fn database_error(state: &State, operation: &'static str, error: DbError) -> ApiError {
-    state.metrics.database_errors.fetch_add(1, Ordering::Relaxed);
+    state.metrics.database_errors.inc();
     tracing::warn!(%error, operation, "database call failed");
     match error {
         DbError::Unavailable(_) => ApiError::database_unavailable(),
@@ -281,20 +281,15 @@ pub async fn ready(state: &State) -> Result<Response<Body>, ApiError> {
 
 /// `GET /metrics`.
 pub fn metrics(state: &State) -> Response<Body> {
-    let mut text = state.metrics.render();
-    text.push_str(&format!(
-        "# TYPE liveupdate_device_checks_pending gauge\nliveupdate_device_checks_pending {}\n",
-        state.device_log.len()
-    ));
-    text.push_str(&format!(
-        "# TYPE liveupdate_body_memory_bytes gauge\nliveupdate_body_memory_bytes {}\n",
-        state.body_budget.in_use()
-    ));
+    let text = state.metrics.render(&metrics::Snapshot {
+        device_checks_pending: state.device_log.len(),
+        body_memory_bytes: state.body_budget.in_use(),
+        pool: state.db.pool_status(),
+    });
     let mut response = Response::new(response::full(text));
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
+    response
+        .headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(metrics::CONTENT_TYPE));
     response
 }
 

@@ -47,7 +47,7 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
     };
     let response = result.unwrap_or_else(ApiError::into_response);
     let status = response.status().as_u16();
-    state.metrics.count_response(endpoint.label(), status);
+    state.metrics.record_response(endpoint.label(), status, started.elapsed());
     tracing::debug!(
         endpoint = endpoint.label(),
         status,

@@ -19,6 +19,90 @@ pub fn wilson_lower_bound(failures: u64, attempts: u64, confidence: f64) -> Opti
     Some(((centre - spread) / (1.0 + z2 / n)).max(0.0))
 }
 
+/// A channel's limit for one target: how many devices must have tried it and failed before the
+/// guard acts, and the failure rate (compared with the Wilson lower bound) that is too high.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    pub min_attempts: u64,
+    pub min_failures: u64,
+    pub max_failure_rate: f64,
+}
+
+impl Limit {
+    /// Whether `failures` of `attempts` devices, whose failure rate is at least `lower_bound`,
+    /// cross this limit.
+    pub fn crossed_by(&self, attempts: u64, failures: u64, lower_bound: f64) -> bool {
+        attempts >= self.min_attempts && failures >= self.min_failures && lower_bound > self.max_failure_rate
+    }
+}
+
+/// What the guard judges on a channel: its deployed bundle, or its running rollout's bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Deploy,
+    Rollout,
+}
+
+impl Target {
+    pub fn parse(text: &str) -> Option<Target> {
+        match text {
+            "deploy" => Some(Target::Deploy),
+            "rollout" => Some(Target::Rollout),
+            _ => None,
+        }
+    }
+}
+
+/// What the guard does about a target that crossed its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Record the decision only.
+    Alert,
+    PauseRollout,
+    /// End the rollout without promoting it: its devices return to the channel's bundle.
+    AbandonRollout,
+    /// Move the channel back to the bundle deployed before the failing one.
+    RollBack,
+}
+
+impl Step {
+    /// The step for the channel's `action` setting (`alert`, `pause` or `rollback`) on `target`;
+    /// None for `off` or an unknown setting.
+    pub fn for_action(target: Target, action: &str) -> Option<Step> {
+        match (action, target) {
+            ("alert", _) => Some(Step::Alert),
+            ("pause", _) => Some(Step::PauseRollout),
+            ("rollback", Target::Rollout) => Some(Step::AbandonRollout),
+            ("rollback", Target::Deploy) => Some(Step::RollBack),
+            _ => None,
+        }
+    }
+}
+
+/// The channel as it is when the guard acts, locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelNow {
+    pub bundle_id: Option<i64>,
+    pub rollout_id: Option<i64>,
+    pub rollout_paused: bool,
+}
+
+/// Whether the channel still serves what was judged: a decision about a bundle or a rollout the
+/// channel has moved away from since (or a paused rollout) is not taken.
+pub fn still_serves(
+    target: Target,
+    judged_bundle: i64,
+    judged_rollout: Option<i64>,
+    now: &ChannelNow,
+) -> bool {
+    match target {
+        Target::Deploy => now.bundle_id == Some(judged_bundle),
+        Target::Rollout => {
+            now.rollout_id.is_some() && now.rollout_id == judged_rollout && !now.rollout_paused
+        }
+    }
+}
+
 /// The standard normal quantile (inverse CDF) for 0 < p < 1, by Acklam's rational approximation
 /// (relative error below 1.2e-9, far finer than any configured confidence needs).
 fn standard_normal_quantile(p: f64) -> f64 {
@@ -76,6 +160,34 @@ mod tests {
         {
             assert!((standard_normal_quantile(p) - z).abs() < 1e-5, "p={p}");
         }
+    }
+
+    #[test]
+    fn limits_need_attempts_failures_and_a_high_bound() {
+        let limit = Limit { min_attempts: 50, min_failures: 10, max_failure_rate: 0.2 };
+        assert!(limit.crossed_by(50, 30, 0.45));
+        assert!(!limit.crossed_by(49, 30, 0.45), "too few attempts");
+        assert!(!limit.crossed_by(50, 9, 0.45), "too few failures");
+        assert!(!limit.crossed_by(50, 30, 0.2), "the bound must exceed the limit");
+    }
+
+    #[test]
+    fn steps_follow_the_channel_setting_and_the_target() {
+        assert_eq!(Step::for_action(Target::Deploy, "rollback"), Some(Step::RollBack));
+        assert_eq!(Step::for_action(Target::Rollout, "rollback"), Some(Step::AbandonRollout));
+        assert_eq!(Step::for_action(Target::Rollout, "pause"), Some(Step::PauseRollout));
+        assert_eq!(Step::for_action(Target::Deploy, "alert"), Some(Step::Alert));
+        assert_eq!(Step::for_action(Target::Deploy, "off"), None);
+    }
+
+    #[test]
+    fn decisions_about_what_the_channel_no_longer_serves_are_not_taken() {
+        let now = ChannelNow { bundle_id: Some(7), rollout_id: Some(3), rollout_paused: false };
+        assert!(still_serves(Target::Deploy, 7, None, &now));
+        assert!(!still_serves(Target::Deploy, 8, None, &now));
+        assert!(still_serves(Target::Rollout, 9, Some(3), &now));
+        assert!(!still_serves(Target::Rollout, 9, Some(4), &now));
+        assert!(!still_serves(Target::Rollout, 9, Some(3), &ChannelNow { rollout_paused: true, ..now }));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod request;
 pub mod resolve;
 pub mod rollout;
+pub mod rollups;
 pub mod signing;
 pub mod stats;
 pub mod url;

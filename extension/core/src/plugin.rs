@@ -6,7 +6,7 @@
 //! has a version line of its own, starting again at 0.0.1, so the Capacitor thresholds say nothing
 //! about it: its gates follow what its current release does (read from its npm package, 0.0.6).
 
-use crate::request::Platform;
+use crate::fields::Platform;
 use crate::version::Version;
 
 /// Which updater client sent a request.

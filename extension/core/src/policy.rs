@@ -3,7 +3,8 @@
 use std::cmp::Ordering;
 
 use crate::answer::{Code, Refusal};
-use crate::request::{Platform, UpdateRequest};
+use crate::fields::Platform;
+use crate::request::UpdateRequest;
 use crate::version::{self, Version};
 
 /// How far above the native version a channel may take a device (`disable_auto_update`).
@@ -79,6 +80,25 @@ impl ChannelRules {
             Platform::Electron => self.electron,
         }
     }
+
+    /// Serves this kind of build: a physical device or an emulator, a production or a dev build.
+    pub fn serves_build(&self, is_emulator: bool, is_prod: bool) -> bool {
+        let hardware = if is_emulator { self.allow_emulator } else { self.allow_device };
+        let build = if is_prod { self.allow_prod } else { self.allow_dev };
+        hardware && build
+    }
+
+    /// A device may choose this channel by name: it is public or open to self-assignment.
+    /// (An override is the admin's choice and needs neither.)
+    pub fn open_to_devices(&self) -> bool {
+        self.public || self.allow_device_self_set
+    }
+
+    /// The channels `/channel_self` offers a device: ones it may choose that serve its platform
+    /// and its kind of build.
+    pub fn offered_to(&self, platform: Platform, is_emulator: bool, is_prod: bool) -> bool {
+        self.open_to_devices() && self.serves_platform(platform) && self.serves_build(is_emulator, is_prod)
+    }
 }
 
 /// What the channel points at: a bundle's version and `min_update_version`, or builtin.
@@ -133,7 +153,7 @@ pub fn check(channel: &ChannelRules, target: &TargetVersion<'_>, req: &UpdateReq
     {
         return Err(refuse_version(Code::DisableAutoUpdateToMajor));
     }
-    if !channel.public && !channel.allow_device_self_set && !channel.via_override {
+    if !channel.open_to_devices() && !channel.via_override {
         return Err(Refusal::new(Code::CannotUpdateViaPrivateChannel));
     }
     if let Some((version, min_update_version)) = bundle {
@@ -178,4 +198,30 @@ pub fn check(channel: &ChannelRules, target: &TargetVersion<'_>, req: &UpdateReq
         return Err(refuse_device(Code::DisableEmulator));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offered_channels_serve_the_platform_and_the_build() {
+        let mut channel = ChannelRules::with_defaults("beta");
+        assert!(!channel.offered_to(Platform::Ios, false, true), "neither public nor self-settable");
+        channel.allow_device_self_set = true;
+        assert!(channel.offered_to(Platform::Ios, false, true));
+        channel.ios = false;
+        assert!(!channel.offered_to(Platform::Ios, false, true));
+        assert!(channel.offered_to(Platform::Android, false, true));
+        channel.allow_emulator = false;
+        assert!(!channel.offered_to(Platform::Android, true, true));
+        assert!(channel.offered_to(Platform::Android, false, true));
+        channel.allow_dev = false;
+        assert!(!channel.offered_to(Platform::Android, false, false));
+        channel.allow_device_self_set = false;
+        channel.public = true;
+        assert!(channel.offered_to(Platform::Android, false, true), "public channels are offered too");
+        channel.allow_device = false;
+        assert!(!channel.offered_to(Platform::Android, false, true));
+    }
 }

@@ -8,10 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::answer::{Code, Refusal};
 use crate::fields::{
-    FieldSpec, Rule, TEXT, check_schema, flag, lenient_text, native_version, optional, require_presence,
-    required, schema_error, text,
+    FieldSpec, MAX_TEXT_LEN, Platform, Rule, TEXT, check_schema, flag, lenient_text, native_version,
+    optional, require_presence, required, schema_error, text,
 };
-pub use crate::fields::{MAX_APP_ID_LEN, MAX_TEXT_LEN, Platform, is_reverse_domain, is_uuid};
 use crate::plugin::{Client, PluginVersion};
 use crate::version::{self, Version};
 

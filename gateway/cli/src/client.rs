@@ -1,10 +1,11 @@
 //! The management API over HTTP, and what can go wrong with it, as exit codes.
 
 use std::path::Path;
-use std::time::Instant;
 
 use futures_util::StreamExt;
 use serde_json::Value;
+
+use crate::progress;
 
 /// Why a command failed; each kind has its own exit code so scripts can tell them apart.
 #[derive(Debug)]
@@ -72,7 +73,7 @@ impl Client {
     }
 
     /// Streams `archive` to `PUT /v1/apps/{app}/bundles/{version}/archive`, zstd-compressed when
-    /// `zstd`, printing progress on stderr unless `quiet`.
+    /// `zstd`, showing progress on stderr unless `quiet` (see `progress`).
     pub async fn upload(
         &self,
         path: &str,
@@ -85,9 +86,8 @@ impl Client {
             .await
             .map_err(|e| CliError::Local(format!("cannot read {}: {e}", archive.display())))?;
         let total = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-        let started = Instant::now();
-        let mut sent: u64 = 0;
-        let mut last_percent = u64::MAX;
+        let bar = progress::upload_bar(total, quiet);
+        let sent = bar.clone();
         let chunks = futures_util::stream::unfold(file, |mut file| async move {
             let mut buffer = vec![0u8; 1024 * 1024];
             match tokio::io::AsyncReadExt::read(&mut file, &mut buffer).await {
@@ -101,17 +101,7 @@ impl Client {
         })
         .map(move |chunk| {
             if let Ok(bytes) = &chunk {
-                sent += bytes.len() as u64;
-                let percent = (sent * 100).checked_div(total).unwrap_or(100);
-                if !quiet && percent != last_percent {
-                    last_percent = percent;
-                    let rate = sent as f64 / 1_048_576.0 / started.elapsed().as_secs_f64().max(0.001);
-                    eprint!(
-                        "\ruploading {percent:>3}% ({} of {} KiB, {rate:.1} MiB/s)",
-                        sent / 1024,
-                        total / 1024
-                    );
-                }
+                sent.inc(bytes.len() as u64);
             }
             chunk
         });
@@ -127,9 +117,7 @@ impl Client {
             request = request.header("content-encoding", "zstd");
         }
         let result = answer(request.send().await).await;
-        if !quiet {
-            eprintln!();
-        }
+        bar.finish();
         result
     }
 

@@ -11,6 +11,7 @@ mod client;
 mod confirm;
 mod encrypt;
 mod keys;
+mod progress;
 mod stats;
 
 use std::path::PathBuf;

@@ -8,7 +8,7 @@
 use hyper::Method;
 use libfuzzer_sys::fuzz_target;
 use liveupdate_core::integrity::{self, DigestField};
-use liveupdate_core::{channel, request, resolve, signing, version};
+use liveupdate_core::{channel, fields, resolve, signing, version};
 use liveupdate_gateway::management::{self, Route};
 use serde_json::Value;
 
@@ -44,7 +44,7 @@ fuzz_target!(|input: &[u8]| {
 fn validate(fields: &serde_json::Map<String, Value>) {
     let text = |key: &str| fields.get(key).and_then(Value::as_str);
     if let Some(app_id) = text("app_id") {
-        request::is_reverse_domain(app_id);
+        fields::is_reverse_domain(app_id);
     }
     for key in ["version", "min_update_version"] {
         if let Some(value) = text(key) {
