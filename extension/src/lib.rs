@@ -80,7 +80,7 @@ extension_sql_file!("../sql/delete_app.sql", name = "delete_app", requires = ["i
 extension_sql_file!(
     "../sql/console.sql",
     name = "console",
-    requires = ["delete_app", resolve::resolve_update, validators::rollout_bucket]
+    requires = ["delete_app", resolve::resolve_update, rollout::rollout_bucket]
 );
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
