@@ -315,3 +315,22 @@ open_objects! {
     /// {bundle, basis_points, paused, device_bucket, inside, already_on_it} | null}}.
     UpdatePreview;
 }
+
+/// What every refusal answers: a stable code and a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Error")]
+pub struct Refusal {
+    /// Stable machine-readable code.
+    #[schemars(extend("enum" = [
+        "invalid_request", "invalid_api_key", "forbidden", "not_found", "method_not_allowed",
+        "conflict", "invalid_state", "payload_too_large", "too_many_failed_authentications",
+        "database_unavailable", "unknown_error", "invalid_archive", "unsafe_path",
+        "symlink_in_archive", "duplicate_path", "header_mismatch", "missing_index_html",
+        "archive_too_large", "incomplete_upload", "invalid_encoding", "unsupported_encoding",
+        "request_timeout", "signature_required", "invalid_signature", "checksum_mismatch",
+        "insufficient_storage"
+    ]))]
+    pub error: String,
+    /// Human-readable explanation; wording may change.
+    pub message: String,
+}

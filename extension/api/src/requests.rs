@@ -37,7 +37,7 @@ pub struct NoInput {}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppRef {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
 }
 
@@ -45,9 +45,9 @@ pub struct AppRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelRef {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
-    /// Channel name (percent-encoded in the path).
+    /// Channel name (percent-encoded).
     pub channel: String,
 }
 
@@ -55,9 +55,9 @@ pub struct ChannelRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BundleRef {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
-    /// Bundle version (percent-encoded in the path).
+    /// Bundle version (percent-encoded).
     pub version: String,
 }
 
@@ -65,7 +65,7 @@ pub struct BundleRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceRef {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     /// Device identifier.
     #[schemars(extend("format" = "uuid"))]
@@ -76,9 +76,9 @@ pub struct DeviceRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelRecords {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
-    /// Channel name (percent-encoded in the path).
+    /// Channel name (percent-encoded).
     pub channel: String,
     /// Page size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,7 +115,7 @@ pub struct CreateAppRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAppRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
@@ -139,7 +139,7 @@ pub struct UpdateAppRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannelRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     #[schemars(length(min = 1, max = 128))]
     pub name: String,
@@ -198,9 +198,9 @@ pub struct CreateChannelRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateChannelRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
-    /// Channel name (percent-encoded in the path).
+    /// Channel name (percent-encoded).
     pub channel: String,
     /// New name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -275,9 +275,9 @@ pub enum RolloutAction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
-    /// Channel name (percent-encoded in the path).
+    /// Channel name (percent-encoded).
     pub channel: String,
     pub action: RolloutAction,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -311,9 +311,9 @@ pub enum RolloutGuardAction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetChannelGuardRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
-    /// Channel name (percent-encoded in the path).
+    /// Channel name (percent-encoded).
     pub channel: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "DeployGuardAction")]
@@ -350,9 +350,9 @@ pub struct SetChannelGuardRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelDevicesRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
-    /// Channel name (percent-encoded in the path).
+    /// Channel name (percent-encoded).
     pub channel: String,
     /// ISO 8601 timestamp; devices seen since then. Default: the rollout's start, else 24 hours
     /// ago.
@@ -373,7 +373,7 @@ pub enum Granularity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppStatsRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     /// First UTC day, YYYY-MM-DD.
     #[schemars(extend("format" = "date"))]
@@ -391,7 +391,7 @@ pub struct AppStatsRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListEventsRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     /// Only this action (e.g. set, download_fail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -427,7 +427,7 @@ pub struct ListEventsRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewUpdateRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     /// The plugin's update-check body (device_id, platform, version_name, version_build,
     /// plugin_version, is_prod, is_emulator, defaultChannel, ...); app_id comes from the path.
@@ -438,7 +438,7 @@ pub struct PreviewUpdateRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListBundlesRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     /// Also list soft-deleted bundles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -466,12 +466,12 @@ pub struct ManifestEntry {
     pub file_size: u64,
 }
 
-/// A bundle to register. Either external_url or a non-empty manifest is required. A version can
-/// never be registered twice, even after deletion.
+/// Either external_url or a non-empty manifest is required. A version can never be registered
+/// twice, even after deletion.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBundleRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     /// Semantic version of a bundle.
     #[schemars(extend("examples" = ["1.4.2"]))]
@@ -517,9 +517,9 @@ pub struct RegisterBundleRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadArchiveRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
-    /// Bundle version (percent-encoded in the path).
+    /// Bundle version (percent-encoded).
     pub version: String,
     /// Deploy the new bundle to this channel in the same transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -575,9 +575,9 @@ pub struct UploadArchiveRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBundleRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
-    /// Bundle version (percent-encoded in the path).
+    /// Bundle version (percent-encoded).
     pub version: String,
     /// An empty string clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -593,7 +593,7 @@ pub struct UpdateBundleRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListDevicesRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     /// Only devices on this platform.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -637,7 +637,7 @@ pub struct ListDevicesRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetDeviceChannelRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     /// Device identifier.
     #[schemars(extend("format" = "uuid"))]
@@ -649,7 +649,7 @@ pub struct SetDeviceChannelRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSigningKeyRequest {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     pub name: String,
     /// Ed25519 public key, 32 bytes, base64.
@@ -660,7 +660,7 @@ pub struct AddSigningKeyRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SigningKeyRef {
-    /// Application identifier (percent-encoded in the path).
+    /// Application identifier (percent-encoded).
     pub app_id: String,
     pub name: String,
 }
