@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use liveupdate_e2e::device::{Device, Outcome};
-use liveupdate_e2e::{Gateway, OwnCluster, TestDb, free_port, http};
+use liveupdate_e2e::{Gateway, OwnCluster, TestDb, contract, free_port, http};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.console";
@@ -55,15 +55,18 @@ impl Setup {
         (row.get(0), row.get(1))
     }
 
+    /// A management request; its answer must match the OpenAPI document's schema for it.
     fn call(&self, method: &str, path: &str, key: &str, body: Option<Value>) -> http::Response {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        http::request(
+        let response = http::request(
             self.gw.addr,
             method,
             path,
             &[("x-api-key", key), ("Content-Type", "application/json")],
             body.as_bytes(),
-        )
+        );
+        contract::check_answer(method, path, &response);
+        response
     }
 
     /// Everything a management request could change, as one fingerprint.
