@@ -761,3 +761,22 @@ COMMENT ON FUNCTION liveupdate.api_check_upload(jsonb) IS
     'Management API: before an archive upload, checks upload rights, the fields, the version (semver, unused) and, with channel, write rights and the channel. {app_id, version, channel?, min_update_version?, link?, comment?, signature?, signer?, session_key?, checksum?, key_id?} → {ok}.';
 COMMENT ON FUNCTION liveupdate.api_register_upload(jsonb) IS
     'Management API: registers an archive the gateway stored and optionally deploys it to channel, in one transaction: api_check_upload''s fields and the gateway''s (zip storage_key, archive_bytes, checksum, manifest of {file_name, file_hash, file_size, storage_key}). {app_id, version, storage_key, archive_bytes?, checksum?, min_update_version?, link?, comment?, manifest, channel?, signature?, signer?, session_key?, key_id?} → bundle.';
+
+-- Issue 13 (typed operations): adding a signing key answers the key as stored (with created_at
+-- and revoked_at), as listing does, not an echo of the request.
+CREATE OR REPLACE FUNCTION liveupdate.api_add_signing_key(input jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields jsonb := liveupdate._input(input, '{app_id, name, public_key}');
+BEGIN
+    PERFORM liveupdate.add_signing_key(liveupdate._required_text(fields, 'app_id'),
+        liveupdate._required_text(fields, 'name'), liveupdate._required_text(fields, 'public_key'));
+    -- The key as stored and as api_list_signing_keys shows it.
+    RETURN (SELECT jsonb_build_object('name', k.name, 'public_key', encode(k.public_key, 'base64'),
+            'created_at', k.created_at, 'revoked_at', k.revoked_at)
+        FROM liveupdate.signing_keys AS k
+        WHERE k.app_id = liveupdate._app_pk(fields ->> 'app_id') AND k.name = fields ->> 'name');
+END
+$$;

@@ -733,3 +733,22 @@ fn the_console_routes_answer_within_the_keys_rights() {
         "not_found",
     );
 }
+
+/// Adding a signing key answers the key as listed (every field of its schema), not an echo of
+/// the request; revoking shows in the listing.
+#[test]
+fn signing_keys_answer_as_they_are_listed() {
+    let mut s = setup("mgmt_signing_keys", &[]);
+    let (_, key) = s.key("all", None);
+    let public_key = "7fqfmR6WzOIS8aBapaF8UdvDavDXW7s++iKU6gumbaQ=";
+    let path = format!("/v1/apps/{APP}/signing-keys");
+    let added = s.call("POST", &path, &key, Some(json!({"name": "release", "public_key": public_key})));
+    assert_eq!(added.status, 201, "{}", added.json());
+    let listed = s.call("GET", &path, &key, None).json();
+    assert_eq!(listed["signing_keys"], json!([added.json()]));
+    assert_eq!(added.json()["public_key"], public_key);
+    assert!(added.json()["revoked_at"].is_null());
+    let revoked = s.call("DELETE", &format!("{path}/release"), &key, None);
+    assert_eq!(revoked.json(), json!({"revoked": true}));
+    assert!(s.call("GET", &path, &key, None).json()["signing_keys"][0]["revoked_at"].is_string());
+}
