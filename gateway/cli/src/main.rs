@@ -443,7 +443,24 @@ fn config_file(explicit: Option<&PathBuf>) -> Result<Option<Value>, CliError> {
 }
 
 async fn run(cli: Cli) -> Result<Answer, CliError> {
-    if let Command::Key(KeyCommand::Generate { out, rsa: true }) = &cli.command {
+    if let Command::Key(command) = &cli.command {
+        return key(command);
+    }
+    let client = connect(&cli)?;
+    match cli.command {
+        Command::App(command) => app(&client, command).await,
+        Command::Channel(command) => channel(&client, command).await,
+        Command::Bundle(command) => bundle(&client, command, cli.json).await,
+        Command::Device(command) => device(&client, command).await,
+        Command::Stats { app_id, from, to, hourly } => app_stats(&client, app_id, from, to, hourly).await,
+        Command::Key(_) => unreachable!("handled before connecting"),
+    }
+}
+
+/// Key generation: local, no server.
+fn key(command: &KeyCommand) -> Result<Answer, CliError> {
+    let KeyCommand::Generate { out, rsa } = command;
+    if *rsa {
         let (public_pem, key_id) = keys::generate_rsa(out)?;
         let json = json!({"public_key": public_pem, "key_id": key_id, "private_key_file": out});
         let text = format!(
@@ -453,23 +470,40 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
         );
         return Ok(Answer { json, text });
     }
-    if let Command::Key(KeyCommand::Generate { out, .. }) = &cli.command {
-        let public_key = keys::generate(out)?;
-        let json = json!({"public_key": public_key, "private_key_file": out});
-        return Ok(Answer {
-            json,
-            text: format!("private key written to {}\npublic key: {public_key}", out.display()),
-        });
-    }
-    let client = connect(&cli)?;
-    let quiet = cli.json;
-    match cli.command {
-        Command::App(AppCommand::List) => {
+    let public_key = keys::generate(out)?;
+    let json = json!({"public_key": public_key, "private_key_file": out});
+    Ok(Answer { json, text: format!("private key written to {}\npublic key: {public_key}", out.display()) })
+}
+
+/// An app's statistics over a range of days (or hours).
+async fn app_stats(
+    client: &Client,
+    app_id: String,
+    from: Option<String>,
+    to: Option<String>,
+    hourly: bool,
+) -> Result<Answer, CliError> {
+    let (week_ago, today) = stats::default_range(6);
+    let request = AppStatsRequest {
+        app_id,
+        from: from.unwrap_or(if hourly { today.clone() } else { week_ago }),
+        to: to.unwrap_or(today),
+        granularity: Some(if hourly { Granularity::Hour } else { Granularity::Day }),
+    };
+    let json = client.send::<op::AppStats>(&request).await?;
+    let text = stats::render(&json);
+    Ok(Answer { json, text })
+}
+
+/// `app ...`: apps and their signing keys.
+async fn app(client: &Client, command: AppCommand) -> Result<Answer, CliError> {
+    match command {
+        AppCommand::List => {
             let json = client.send::<op::ListApps>(&NoInput {}).await?;
             let text = rows(&json["apps"], |app| format!("{}  {}", field(app, "app_id"), field(app, "name")));
             Ok(Answer { json, text })
         }
-        Command::App(AppCommand::Create { app_id, name }) => {
+        AppCommand::Create { app_id, name } => {
             let request = CreateAppRequest {
                 app_id,
                 name,
@@ -482,7 +516,7 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             let text = format!("created app {}", field(&json, "app_id"));
             Ok(Answer { json, text })
         }
-        Command::App(AppCommand::Set { app_id, name, require_signature }) => {
+        AppCommand::Set { app_id, name, require_signature } => {
             let request = UpdateAppRequest {
                 app_id,
                 name,
@@ -499,7 +533,7 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             );
             Ok(Answer { json, text })
         }
-        Command::App(AppCommand::Delete { app_id, yes }) => {
+        AppCommand::Delete { app_id, yes } => {
             if !yes {
                 confirm::typed(
                     &format!(
@@ -511,12 +545,12 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             let json = client.send::<op::DeleteApp>(&AppRef { app_id: app_id.clone() }).await?;
             Ok(Answer { json, text: format!("deleted app {app_id}") })
         }
-        Command::App(AppCommand::SigningKey(SigningKeyCommand::Add { app_id, name, public_key })) => {
+        AppCommand::SigningKey(SigningKeyCommand::Add { app_id, name, public_key }) => {
             let request = AddSigningKeyRequest { app_id: app_id.clone(), name: name.clone(), public_key };
             let json = client.send::<op::AddSigningKey>(&request).await?;
             Ok(Answer { json, text: format!("signing key {name} added to {app_id}") })
         }
-        Command::App(AppCommand::SigningKey(SigningKeyCommand::List { app_id })) => {
+        AppCommand::SigningKey(SigningKeyCommand::List { app_id }) => {
             let json = client.send::<op::ListSigningKeys>(&AppRef { app_id }).await?;
             let text = rows(&json["signing_keys"], |key| {
                 let revoked = if key["revoked_at"].is_null() { "" } else { "  (revoked)" };
@@ -524,13 +558,17 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             });
             Ok(Answer { json, text })
         }
-        Command::App(AppCommand::SigningKey(SigningKeyCommand::Revoke { app_id, name })) => {
+        AppCommand::SigningKey(SigningKeyCommand::Revoke { app_id, name }) => {
             let json =
                 client.send::<op::RevokeSigningKey>(&SigningKeyRef { app_id, name: name.clone() }).await?;
             Ok(Answer { json, text: format!("signing key {name} revoked") })
         }
-        Command::Key(_) => unreachable!("handled before connecting"),
-        Command::Channel(ChannelCommand::List { app_id }) => {
+    }
+}
+/// `channel ...`: channels, deployments, rollouts and the failure guard.
+async fn channel(client: &Client, command: ChannelCommand) -> Result<Answer, CliError> {
+    match command {
+        ChannelCommand::List { app_id } => {
             let json = client.send::<op::ListChannels>(&AppRef { app_id }).await?;
             let text = rows(&json["channels"], |channel| {
                 let public = if channel["public"] == true { "  public" } else { "" };
@@ -538,22 +576,22 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             });
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Create { app_id, name, flags }) => {
+        ChannelCommand::Create { app_id, name, flags } => {
             let json = client.send::<op::CreateChannel>(&flags.into_create(app_id, name)?).await?;
             let text = format!("created channel {} → {}", field(&json, "name"), field(&json, "bundle"));
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Set { app_id, name, flags }) => {
+        ChannelCommand::Set { app_id, name, flags } => {
             let json = client.send::<op::UpdateChannel>(&flags.into_update(app_id, name)?).await?;
             let text = format!("channel {} → {}", field(&json, "name"), field(&json, "bundle"));
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Rollback { app_id, name }) => {
+        ChannelCommand::Rollback { app_id, name } => {
             let json = client.send::<op::RollbackChannel>(&ChannelRef { app_id, channel: name }).await?;
             let text = format!("channel {} rolled back → {}", field(&json, "name"), field(&json, "bundle"));
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Rollout { app_id, name, action, bundle, percent }) => {
+        ChannelCommand::Rollout { app_id, name, action, bundle, percent } => {
             let request = RolloutRequest {
                 app_id,
                 channel: name,
@@ -575,7 +613,7 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             };
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::History { app_id, name }) => {
+        ChannelCommand::History { app_id, name } => {
             let request = ChannelRecords { app_id, channel: name, limit: None };
             let json = client.send::<op::ChannelHistory>(&request).await?;
             let text = rows(&json["deploys"], |deploy| {
@@ -591,7 +629,7 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             });
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Guard { app_id, name, settings }) => {
+        ChannelCommand::Guard { app_id, name, settings } => {
             let json = match settings.into_request(app_id.clone(), name.clone())? {
                 Some(request) => client.send::<op::SetChannelGuard>(&request).await?,
                 None => {
@@ -602,19 +640,12 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             let text = stats::render_guard(&json);
             Ok(Answer { json, text })
         }
-        Command::Stats { app_id, from, to, hourly } => {
-            let (week_ago, today) = stats::default_range(6);
-            let request = AppStatsRequest {
-                app_id,
-                from: from.unwrap_or(if hourly { today.clone() } else { week_ago }),
-                to: to.unwrap_or(today),
-                granularity: Some(if hourly { Granularity::Hour } else { Granularity::Day }),
-            };
-            let json = client.send::<op::AppStats>(&request).await?;
-            let text = stats::render(&json);
-            Ok(Answer { json, text })
-        }
-        Command::Bundle(BundleCommand::Upload {
+    }
+}
+/// `bundle ...`: uploads (progress on stderr unless `quiet`), listing, deletion.
+async fn bundle(client: &Client, command: BundleCommand, quiet: bool) -> Result<Answer, CliError> {
+    match command {
+        BundleCommand::Upload {
             app_id,
             version,
             source,
@@ -626,7 +657,7 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             sign,
             signer,
             encrypt,
-        }) => {
+        } => {
             let (zip, _zip_temp, plain_checksum) = archive::zip_of(&source)?;
             let encrypted = match &encrypt {
                 Some(key_file) => Some(encrypt::encrypt_bundle(&zip, &encrypt::read_private_key(key_file)?)?),
@@ -675,7 +706,7 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             );
             Ok(Answer { json, text })
         }
-        Command::Bundle(BundleCommand::List { app_id, include_deleted }) => {
+        BundleCommand::List { app_id, include_deleted } => {
             let mut all = Vec::new();
             let mut cursor: Option<String> = None;
             loop {
@@ -706,12 +737,17 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             });
             Ok(Answer { json, text })
         }
-        Command::Bundle(BundleCommand::Delete { app_id, version }) => {
+        BundleCommand::Delete { app_id, version } => {
             let request = BundleRef { app_id: app_id.clone(), version: version.clone() };
             let json = client.send::<op::DeleteBundle>(&request).await?;
             Ok(Answer { json, text: format!("deleted {app_id} {version}") })
         }
-        Command::Device(DeviceCommand::List { app_id, channel, platform }) => {
+    }
+}
+/// `device ...`: devices and their channel assignments.
+async fn device(client: &Client, command: DeviceCommand) -> Result<Answer, CliError> {
+    match command {
+        DeviceCommand::List { app_id, channel, platform } => {
             let request =
                 ListDevicesRequest { app_id, channel, platform, limit: Some(1000), ..Default::default() };
             let json = client.send::<op::ListDevices>(&request).await?;
@@ -725,13 +761,13 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             });
             Ok(Answer { json, text })
         }
-        Command::Device(DeviceCommand::Set { app_id, device_id, channel }) => {
+        DeviceCommand::Set { app_id, device_id, channel } => {
             let request =
                 SetDeviceChannelRequest { app_id, device_id: device_id.clone(), channel: channel.clone() };
             let json = client.send::<op::SetDeviceChannel>(&request).await?;
             Ok(Answer { json, text: format!("device {device_id} → {channel}") })
         }
-        Command::Device(DeviceCommand::Unset { app_id, device_id }) => {
+        DeviceCommand::Unset { app_id, device_id } => {
             let json = client.send::<op::RemoveDeviceChannel>(&DeviceRef { app_id, device_id }).await?;
             let text =
                 if json["removed"] == true { "assignment removed" } else { "the device had no assignment" };
