@@ -752,19 +752,19 @@ COMMENT ON FUNCTION liveupdate.api_get_app(jsonb) IS 'Management API: one app. {
 COMMENT ON FUNCTION liveupdate.api_create_app(jsonb) IS
     'Management API: creates an app (write rights on the organization). {app_id, name?, organization_id?, expose_metadata?, allow_custom_id?, bundle_retention_days?} → app.';
 COMMENT ON FUNCTION liveupdate.api_update_app(jsonb) IS
-    'Management API: changes an app''s settings. {app_id, name?, expose_metadata?, allow_custom_id?, bundle_retention_days?} → app.';
+    'Management API: changes an app''s settings (require_signature: admin rights). {app_id, name?, expose_metadata?, allow_custom_id?, bundle_retention_days?, require_signature?} → app.';
 COMMENT ON FUNCTION liveupdate.api_list_channels(jsonb) IS 'Management API: an app''s channels. {app_id} → {channels}.';
 COMMENT ON FUNCTION liveupdate.api_get_channel(jsonb) IS 'Management API: one channel. {app_id, channel} → channel.';
 COMMENT ON FUNCTION liveupdate.api_create_channel(jsonb) IS
-    'Management API: creates a channel with any of its flags and a bundle ("builtin" by default). {app_id, name, bundle?, flags?} → channel.';
+    'Management API: creates a channel with any of its flags and a bundle ("builtin" by default). {app_id, name, bundle?, public?, ios?, android?, electron?, allow_device_self_set?, allow_emulator?, allow_device?, allow_dev?, allow_prod?, disable_auto_update?, disable_auto_update_under_native?} → channel.';
 COMMENT ON FUNCTION liveupdate.api_update_channel(jsonb) IS
-    'Management API: changes a channel''s flags, name and deployed bundle. {app_id, channel, name?, bundle?, flags?} → channel.';
+    'Management API: changes a channel''s flags, name and deployed bundle. {app_id, channel, name?, bundle?, public?, ios?, android?, electron?, allow_device_self_set?, allow_emulator?, allow_device?, allow_dev?, allow_prod?, disable_auto_update?, disable_auto_update_under_native?} → channel.';
 COMMENT ON FUNCTION liveupdate.api_delete_channel(jsonb) IS 'Management API: deletes a channel. {app_id, channel} → {deleted}.';
 COMMENT ON FUNCTION liveupdate.api_list_bundles(jsonb) IS
     'Management API: an app''s bundles, newest first, by pages. {app_id, include_deleted?, cursor?, limit? (1-1000, 100)} → {bundles, next_cursor}.';
 COMMENT ON FUNCTION liveupdate.api_get_bundle(jsonb) IS 'Management API: one bundle''s metadata. {app_id, version} → bundle.';
 COMMENT ON FUNCTION liveupdate.api_register_bundle(jsonb) IS
-    'Management API: registers a bundle by external URL and/or manifest (upload rights). {app_id, version, external_url?, checksum?, session_key?, key_id?, min_update_version?, link?, comment?, manifest?} → bundle.';
+    'Management API: registers a bundle by external URL and/or manifest (upload rights). {app_id, version, external_url?, checksum?, session_key?, key_id?, min_update_version?, link?, comment?, manifest?, signature?, signer?} → bundle.';
 COMMENT ON FUNCTION liveupdate.api_update_bundle(jsonb) IS 'Management API: changes a bundle''s link and comment. {app_id, version, link?, comment?} → bundle.';
 COMMENT ON FUNCTION liveupdate.api_delete_bundle(jsonb) IS 'Management API: soft-deletes a bundle. {app_id, version} → {deleted}.';
 COMMENT ON FUNCTION liveupdate.api_list_devices(jsonb) IS
@@ -782,8 +782,8 @@ COMMENT ON FUNCTION liveupdate.api_revoke_key(jsonb) IS 'Management API: revokes
 COMMENT ON FUNCTION liveupdate.management_call(text, text, jsonb) IS
     'The gateway''s management entry point: runs api_<operation>(input) with the API key whose SHA-256 (hex) is given in force for this transaction.';
 COMMENT ON FUNCTION liveupdate.api_check_upload(jsonb) IS
-    'Management API: before an archive upload, checks upload rights, the fields, the version (semver, unused) and, with channel, write rights and the channel. {app_id, version, channel?, min_update_version?, link?, comment?} → {ok}.';
+    'Management API: before an archive upload, checks upload rights, the fields, the version (semver, unused) and, with channel, write rights and the channel. {app_id, version, channel?, min_update_version?, link?, comment?, signature?, signer?, session_key?, checksum?, key_id?} → {ok}.';
 COMMENT ON FUNCTION liveupdate.api_register_upload(jsonb) IS
-    'Management API: registers an archive the gateway stored (zip storage_key, checksum, manifest of {file_name, file_hash, file_size, storage_key}) and optionally deploys it to channel, in one transaction. → bundle.';
+    'Management API: registers an archive the gateway stored and optionally deploys it to channel, in one transaction: api_check_upload''s fields and the gateway''s (zip storage_key, archive_bytes, checksum, manifest of {file_name, file_hash, file_size, storage_key}). {app_id, version, storage_key, archive_bytes?, checksum?, min_update_version?, link?, comment?, manifest, channel?, signature?, signer?, session_key?, key_id?} → bundle.';
 COMMENT ON FUNCTION liveupdate.unreferenced_objects(text[]) IS
     'The storage keys among those given that no bundle (not yet purged) or manifest entry refers to: safe to delete.';

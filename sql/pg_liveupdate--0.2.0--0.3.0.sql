@@ -746,3 +746,37 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION liveupdate._guard_limit_crossed(bigint, bigint, double precision, integer, integer, double precision),
     liveupdate._run_guard(), liveupdate._guard_roll_back(text, text) FROM PUBLIC;
+
+-- Issue 13 (typed operations): the management functions' comments list every field their
+-- _input accepts (a test in extension/api compares them).
+COMMENT ON FUNCTION liveupdate.api_update_app(jsonb) IS
+    'Management API: changes an app''s settings (require_signature: admin rights). {app_id, name?, expose_metadata?, allow_custom_id?, bundle_retention_days?, require_signature?} → app.';
+COMMENT ON FUNCTION liveupdate.api_create_channel(jsonb) IS
+    'Management API: creates a channel with any of its flags and a bundle ("builtin" by default). {app_id, name, bundle?, public?, ios?, android?, electron?, allow_device_self_set?, allow_emulator?, allow_device?, allow_dev?, allow_prod?, disable_auto_update?, disable_auto_update_under_native?} → channel.';
+COMMENT ON FUNCTION liveupdate.api_update_channel(jsonb) IS
+    'Management API: changes a channel''s flags, name and deployed bundle. {app_id, channel, name?, bundle?, public?, ios?, android?, electron?, allow_device_self_set?, allow_emulator?, allow_device?, allow_dev?, allow_prod?, disable_auto_update?, disable_auto_update_under_native?} → channel.';
+COMMENT ON FUNCTION liveupdate.api_register_bundle(jsonb) IS
+    'Management API: registers a bundle by external URL and/or manifest (upload rights). {app_id, version, external_url?, checksum?, session_key?, key_id?, min_update_version?, link?, comment?, manifest?, signature?, signer?} → bundle.';
+COMMENT ON FUNCTION liveupdate.api_check_upload(jsonb) IS
+    'Management API: before an archive upload, checks upload rights, the fields, the version (semver, unused) and, with channel, write rights and the channel. {app_id, version, channel?, min_update_version?, link?, comment?, signature?, signer?, session_key?, checksum?, key_id?} → {ok}.';
+COMMENT ON FUNCTION liveupdate.api_register_upload(jsonb) IS
+    'Management API: registers an archive the gateway stored and optionally deploys it to channel, in one transaction: api_check_upload''s fields and the gateway''s (zip storage_key, archive_bytes, checksum, manifest of {file_name, file_hash, file_size, storage_key}). {app_id, version, storage_key, archive_bytes?, checksum?, min_update_version?, link?, comment?, manifest, channel?, signature?, signer?, session_key?, key_id?} → bundle.';
+
+-- Issue 13 (typed operations): adding a signing key answers the key as stored (with created_at
+-- and revoked_at), as listing does, not an echo of the request.
+CREATE OR REPLACE FUNCTION liveupdate.api_add_signing_key(input jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields jsonb := liveupdate._input(input, '{app_id, name, public_key}');
+BEGIN
+    PERFORM liveupdate.add_signing_key(liveupdate._required_text(fields, 'app_id'),
+        liveupdate._required_text(fields, 'name'), liveupdate._required_text(fields, 'public_key'));
+    -- The key as stored and as api_list_signing_keys shows it.
+    RETURN (SELECT jsonb_build_object('name', k.name, 'public_key', encode(k.public_key, 'base64'),
+            'created_at', k.created_at, 'revoked_at', k.revoked_at)
+        FROM liveupdate.signing_keys AS k
+        WHERE k.app_id = liveupdate._app_pk(fields ->> 'app_id') AND k.name = fields ->> 'name');
+END
+$$;

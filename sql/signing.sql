@@ -131,7 +131,11 @@ DECLARE
 BEGIN
     PERFORM liveupdate.add_signing_key(liveupdate._required_text(fields, 'app_id'),
         liveupdate._required_text(fields, 'name'), liveupdate._required_text(fields, 'public_key'));
-    RETURN jsonb_build_object('name', fields ->> 'name', 'public_key', fields ->> 'public_key');
+    -- The key as stored and as api_list_signing_keys shows it.
+    RETURN (SELECT jsonb_build_object('name', k.name, 'public_key', encode(k.public_key, 'base64'),
+            'created_at', k.created_at, 'revoked_at', k.revoked_at)
+        FROM liveupdate.signing_keys AS k
+        WHERE k.app_id = liveupdate._app_pk(fields ->> 'app_id') AND k.name = fields ->> 'name');
 END
 $$;
 COMMENT ON FUNCTION liveupdate.api_add_signing_key(jsonb) IS

@@ -11,6 +11,7 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
+use liveupdate_api::{OPERATIONS, Operation, op};
 use liveupdate_core::channel::{self, RateLimit};
 use liveupdate_core::url::percent_decode;
 use serde_json::{Value, json};
@@ -31,111 +32,8 @@ pub const AUTH_FAILURE_WINDOW_SECONDS: u64 = 60;
 /// The OpenAPI document served at `/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// A path pattern under `/v1/` (`{name}` segments become request fields) and the extension
-/// operation each method calls.
-struct RouteSpec {
-    pattern: &'static [&'static str],
-    methods: &'static [(Method, &'static str)],
-}
-
-const ROUTES: &[RouteSpec] = &[
-    RouteSpec {
-        pattern: &["apps"],
-        methods: &[(Method::GET, "api_list_apps"), (Method::POST, "api_create_app")],
-    },
-    RouteSpec { pattern: &["overview"], methods: &[(Method::GET, "api_apps_overview")] },
-    RouteSpec {
-        pattern: &["apps", "{app_id}"],
-        methods: &[
-            (Method::GET, "api_get_app"),
-            (Method::PATCH, "api_update_app"),
-            (Method::DELETE, "api_delete_app"),
-        ],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "channels"],
-        methods: &[(Method::GET, "api_list_channels"), (Method::POST, "api_create_channel")],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "channels", "{channel}"],
-        methods: &[
-            (Method::GET, "api_get_channel"),
-            (Method::PATCH, "api_update_channel"),
-            (Method::DELETE, "api_delete_channel"),
-        ],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "channels", "{channel}", "rollback"],
-        methods: &[(Method::POST, "api_rollback_channel")],
-    },
-    // The body names the action: start, set, pause, resume, promote or abandon.
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "channels", "{channel}", "rollout"],
-        methods: &[(Method::POST, "api_rollout")],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "channels", "{channel}", "history"],
-        methods: &[(Method::GET, "api_channel_history")],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "channels", "{channel}", "guard"],
-        methods: &[(Method::GET, "api_channel_guard"), (Method::PUT, "api_set_channel_guard")],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "channels", "{channel}", "devices"],
-        methods: &[(Method::GET, "api_channel_devices")],
-    },
-    RouteSpec { pattern: &["apps", "{app_id}", "stats"], methods: &[(Method::GET, "api_app_stats")] },
-    RouteSpec { pattern: &["apps", "{app_id}", "events"], methods: &[(Method::GET, "api_list_events")] },
-    // A dry run of an update check: POST, as the body is the device's request.
-    RouteSpec { pattern: &["apps", "{app_id}", "preview"], methods: &[(Method::POST, "api_preview_update")] },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "bundles"],
-        methods: &[(Method::GET, "api_list_bundles"), (Method::POST, "api_register_bundle")],
-    },
-    // The archive upload: streamed, unpacked and stored by `upload`, then registered.
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "bundles", "{version}", "archive"],
-        methods: &[(Method::PUT, UPLOAD_OPERATION)],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "bundles", "{version}"],
-        methods: &[
-            (Method::GET, "api_get_bundle"),
-            (Method::PATCH, "api_update_bundle"),
-            (Method::DELETE, "api_delete_bundle"),
-        ],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "bundles", "{version}", "files"],
-        methods: &[(Method::GET, "api_bundle_files")],
-    },
-    RouteSpec { pattern: &["apps", "{app_id}", "devices"], methods: &[(Method::GET, "api_list_devices")] },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "devices", "{device_id}"],
-        methods: &[(Method::GET, "api_get_device")],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "devices", "{device_id}", "channel"],
-        methods: &[(Method::PUT, "api_set_device_channel"), (Method::DELETE, "api_remove_device_channel")],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "signing-keys"],
-        methods: &[(Method::GET, "api_list_signing_keys"), (Method::POST, "api_add_signing_key")],
-    },
-    RouteSpec {
-        pattern: &["apps", "{app_id}", "signing-keys", "{name}"],
-        methods: &[(Method::DELETE, "api_revoke_signing_key")],
-    },
-    RouteSpec {
-        pattern: &["keys"],
-        methods: &[(Method::GET, "api_list_keys"), (Method::POST, "api_create_key")],
-    },
-    RouteSpec { pattern: &["keys", "{key_id}"], methods: &[(Method::DELETE, "api_revoke_key")] },
-];
-
 /// The operation that registers an uploaded archive; its route is served by `upload`.
-const UPLOAD_OPERATION: &str = "api_register_upload";
+const UPLOAD_OPERATION: &str = <op::UploadBundleArchive as Operation>::ROUTE.function;
 
 /// One management request, routed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,17 +44,13 @@ pub struct Call {
 }
 
 impl Call {
-    /// 201 for operations that create something.
+    /// 201 for operations that create something, as the operation's table says.
     fn success_status(&self) -> StatusCode {
-        match self.operation {
-            "api_create_app"
-            | "api_create_channel"
-            | "api_register_bundle"
-            | "api_create_key"
-            | "api_add_signing_key"
-            | UPLOAD_OPERATION => StatusCode::CREATED,
-            _ => StatusCode::OK,
-        }
+        OPERATIONS
+            .iter()
+            .find(|route| route.function == self.operation)
+            .and_then(|route| StatusCode::from_u16(route.success_status).ok())
+            .unwrap_or(StatusCode::OK)
     }
 }
 
@@ -191,24 +85,27 @@ pub fn route(method: &Method, path: &str) -> Route {
             None => return Route::BadPath,
         }
     }
-    for spec in ROUTES {
-        let Some(path_fields) = match_pattern(spec.pattern, &segments) else { continue };
-        return match spec.methods.iter().find(|(allowed, _)| allowed == method) {
-            Some((_, operation)) => Route::Call(Call { operation, path_fields }),
-            None => Route::MethodNotAllowed(
-                spec.methods.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", "),
-            ),
-        };
+    let mut allowed = Vec::new();
+    for operation in OPERATIONS {
+        let Some(path_fields) = match_pattern(operation, &segments) else { continue };
+        if operation.method.as_str() == method.as_str() {
+            return Route::Call(Call { operation: operation.function, path_fields });
+        }
+        allowed.push(operation.method.as_str());
     }
-    Route::NotFound
+    if allowed.is_empty() { Route::NotFound } else { Route::MethodNotAllowed(allowed.join(", ")) }
 }
 
-fn match_pattern(pattern: &[&'static str], segments: &[String]) -> Option<Vec<(&'static str, String)>> {
-    if pattern.len() != segments.len() {
+/// The operation's path fields, when `segments` (after `/v1/`) are its path.
+fn match_pattern(
+    operation: &liveupdate_api::Route,
+    segments: &[String],
+) -> Option<Vec<(&'static str, String)>> {
+    if operation.segments().count() != segments.len() {
         return None;
     }
     let mut fields = Vec::new();
-    for (expected, actual) in pattern.iter().zip(segments) {
+    for (expected, actual) in operation.segments().zip(segments) {
         match expected.strip_prefix('{').and_then(|name| name.strip_suffix('}')) {
             Some(name) => fields.push((name, actual.clone())),
             None if expected == actual => {}
@@ -507,10 +404,8 @@ mod tests {
         let document: Value = serde_json::from_str(OPENAPI).unwrap();
         let paths = document["paths"].as_object().unwrap();
         let mut served = vec!["/v1/openapi.json get".to_owned()];
-        for spec in ROUTES {
-            for (method, _) in spec.methods {
-                served.push(format!("/v1/{} {}", spec.pattern.join("/"), method.as_str().to_lowercase()));
-            }
+        for operation in OPERATIONS {
+            served.push(format!("{} {}", operation.path, operation.method.as_str().to_lowercase()));
         }
         let mut documented = Vec::new();
         for (path, operations) in paths {

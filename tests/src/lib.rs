@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, reason = "test harness: a failed step should fail the test loudly")]
 
+pub mod contract;
 pub mod device;
 pub mod download;
 pub mod http;

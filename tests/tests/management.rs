@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use liveupdate_e2e::device::{Device, Outcome};
-use liveupdate_e2e::{Gateway, OwnCluster, TestDb, free_port, http};
+use liveupdate_e2e::{Gateway, OwnCluster, TestDb, contract, free_port, http};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.console";
@@ -55,15 +55,18 @@ impl Setup {
         (row.get(0), row.get(1))
     }
 
+    /// A management request; its answer must match the OpenAPI document's schema for it.
     fn call(&self, method: &str, path: &str, key: &str, body: Option<Value>) -> http::Response {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        http::request(
+        let response = http::request(
             self.gw.addr,
             method,
             path,
             &[("x-api-key", key), ("Content-Type", "application/json")],
             body.as_bytes(),
-        )
+        );
+        contract::check_answer(method, path, &response);
+        response
     }
 
     /// Everything a management request could change, as one fingerprint.
@@ -729,4 +732,23 @@ fn the_console_routes_answer_within_the_keys_rights() {
         404,
         "not_found",
     );
+}
+
+/// Adding a signing key answers the key as listed (every field of its schema), not an echo of
+/// the request; revoking shows in the listing.
+#[test]
+fn signing_keys_answer_as_they_are_listed() {
+    let mut s = setup("mgmt_signing_keys", &[]);
+    let (_, key) = s.key("all", None);
+    let public_key = "7fqfmR6WzOIS8aBapaF8UdvDavDXW7s++iKU6gumbaQ=";
+    let path = format!("/v1/apps/{APP}/signing-keys");
+    let added = s.call("POST", &path, &key, Some(json!({"name": "release", "public_key": public_key})));
+    assert_eq!(added.status, 201, "{}", added.json());
+    let listed = s.call("GET", &path, &key, None).json();
+    assert_eq!(listed["signing_keys"], json!([added.json()]));
+    assert_eq!(added.json()["public_key"], public_key);
+    assert!(added.json()["revoked_at"].is_null());
+    let revoked = s.call("DELETE", &format!("{path}/release"), &key, None);
+    assert_eq!(revoked.json(), json!({"revoked": true}));
+    assert!(s.call("GET", &path, &key, None).json()["signing_keys"][0]["revoked_at"].is_string());
 }

@@ -3,7 +3,10 @@
 use std::path::Path;
 
 use futures_util::StreamExt;
-use serde_json::Value;
+use liveupdate_api::requests::UploadArchiveRequest;
+use liveupdate_api::{Input, Method, Operation, Route, op};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::progress;
 
@@ -56,32 +59,35 @@ impl Client {
         Ok(Client { http, server: server.trim_end_matches('/').to_owned(), api_key: api_key.to_owned() })
     }
 
-    /// One JSON request to `/v1/<path>`; `query` pairs are percent-encoded.
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<Value>,
-    ) -> Result<Value, CliError> {
-        let mut request =
-            self.http.request(method, self.url(path)).header("x-api-key", &self.api_key).query(query);
-        if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
+    /// Calls operation `O`: its method and path from the operations' table, the request's path
+    /// fields in the path, the others in the query string or the JSON body. The answer must be
+    /// an `O::Answer`; it is returned as the server sent it (for `--json`).
+    pub async fn send<O: Operation>(&self, request: &O::Request) -> Result<Value, CliError> {
+        let route = O::ROUTE;
+        let (path, fields) = resolve(&route, request)?;
+        let mut http =
+            self.http.request(http_method(route.method), self.url(&path)).header("x-api-key", &self.api_key);
+        match route.input {
+            Input::Json if fields.is_empty() => {}
+            Input::Json => {
+                http =
+                    http.header("content-type", "application/json").body(Value::Object(fields).to_string());
+            }
+            Input::Query | Input::QueryAndArchive => http = http.query(&query_pairs(fields)),
         }
-        answer(request.send().await).await
+        typed::<O>(answer(http.send().await).await?)
     }
 
     /// Streams `archive` to `PUT /v1/apps/{app}/bundles/{version}/archive`, zstd-compressed when
     /// `zstd`, showing progress on stderr unless `quiet` (see `progress`).
     pub async fn upload(
         &self,
-        path: &str,
-        query: &[(&str, String)],
+        request: &UploadArchiveRequest,
         archive: &Path,
         zstd: bool,
         quiet: bool,
     ) -> Result<Value, CliError> {
+        let (path, fields) = resolve(&<op::UploadBundleArchive as Operation>::ROUTE, request)?;
         let file = tokio::fs::File::open(archive)
             .await
             .map_err(|e| CliError::Local(format!("cannot read {}: {e}", archive.display())))?;
@@ -107,22 +113,77 @@ impl Client {
         });
         let mut request = self
             .http
-            .put(self.url(path))
+            .put(self.url(&path))
             .header("x-api-key", &self.api_key)
             .header("content-type", "application/zip")
             .header("content-length", total)
-            .query(query)
+            .query(&query_pairs(fields))
             .body(reqwest::Body::wrap_stream(chunks));
         if zstd {
             request = request.header("content-encoding", "zstd");
         }
         let result = answer(request.send().await).await;
         bar.finish();
-        result
+        typed::<op::UploadBundleArchive>(result?)
     }
 
+    /// `path` is a route's path with its fields filled in (`/v1/...`).
     fn url(&self, path: &str) -> String {
-        format!("{}/v1/{}", self.server, path)
+        format!("{}{}", self.server, path)
+    }
+}
+
+fn http_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
+/// The route's path with the request's path fields in it, percent-encoded, and the request's
+/// other fields.
+fn resolve(route: &Route, request: &impl Serialize) -> Result<(String, Map<String, Value>), CliError> {
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(request) else {
+        return Err(CliError::Local(format!("{}: the request is not a JSON object", route.id)));
+    };
+    let mut path = String::new();
+    for part in route.path.split('/').skip(1) {
+        path.push('/');
+        match part.strip_prefix('{').and_then(|name| name.strip_suffix('}')) {
+            Some(name) => match fields.remove(name) {
+                Some(Value::String(text)) => path.push_str(&segment(&text)),
+                Some(other @ Value::Number(_)) => path.push_str(&other.to_string()),
+                _ => return Err(CliError::Local(format!("{}: no {name} for the path", route.id))),
+            },
+            None => path.push_str(part),
+        }
+    }
+    Ok((path, fields))
+}
+
+/// Query-string pairs of request fields: text as it is, other values as JSON.
+fn query_pairs(fields: Map<String, Value>) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .filter(|(_, value)| !value.is_null())
+        .map(|(name, value)| match value {
+            Value::String(text) => (name, text),
+            other => (name, other.to_string()),
+        })
+        .collect()
+}
+
+/// The answer, once it is known to be what the API describes for `O`.
+fn typed<O: Operation>(json: Value) -> Result<Value, CliError> {
+    match serde_json::from_value::<O::Answer>(json.clone()) {
+        Ok(_) => Ok(json),
+        Err(e) => Err(CliError::Unavailable(format!(
+            "the server's answer to {} is not the documented one: {e}",
+            O::ROUTE.id
+        ))),
     }
 }
 
@@ -145,7 +206,7 @@ async fn answer(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Value
 }
 
 /// A path segment, percent-encoded (channel names may hold spaces, versions `+`).
-pub fn segment(text: &str) -> String {
+fn segment(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (byte as char).to_string(),

@@ -18,9 +18,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use client::{CliError, Client, segment};
-use reqwest::Method;
-use serde_json::{Map, Value, json};
+use client::{CliError, Client};
+use liveupdate_api::op;
+use liveupdate_api::requests::*;
+use serde_json::{Value, json};
 
 #[derive(Parser)]
 #[command(
@@ -165,26 +166,65 @@ struct ChannelFlags {
 }
 
 impl ChannelFlags {
-    fn into_json(self) -> Map<String, Value> {
-        let mut fields = Map::new();
-        let mut put = |name: &str, value: Option<Value>| {
-            if let Some(value) = value {
-                fields.insert(name.to_owned(), value);
-            }
-        };
-        put("bundle", self.bundle.map(Value::from));
-        put("public", self.public.map(Value::from));
-        put("ios", self.ios.map(Value::from));
-        put("android", self.android.map(Value::from));
-        put("electron", self.electron.map(Value::from));
-        put("allow_device_self_set", self.allow_device_self_set.map(Value::from));
-        put("allow_emulator", self.allow_emulator.map(Value::from));
-        put("allow_device", self.allow_device.map(Value::from));
-        put("allow_dev", self.allow_dev.map(Value::from));
-        put("allow_prod", self.allow_prod.map(Value::from));
-        put("disable_auto_update", self.disable_auto_update.map(Value::from));
-        put("disable_auto_update_under_native", self.disable_auto_update_under_native.map(Value::from));
-        fields
+    fn into_create(self, app_id: String, name: String) -> Result<CreateChannelRequest, CliError> {
+        Ok(CreateChannelRequest {
+            app_id,
+            name,
+            bundle: self.bundle,
+            public: self.public,
+            ios: self.ios,
+            android: self.android,
+            electron: self.electron,
+            allow_device_self_set: self.allow_device_self_set,
+            allow_emulator: self.allow_emulator,
+            allow_device: self.allow_device,
+            allow_dev: self.allow_dev,
+            allow_prod: self.allow_prod,
+            disable_auto_update: optional_choice("disable-auto-update", self.disable_auto_update)?,
+            disable_auto_update_under_native: self.disable_auto_update_under_native,
+        })
+    }
+
+    fn into_update(self, app_id: String, channel: String) -> Result<UpdateChannelRequest, CliError> {
+        Ok(UpdateChannelRequest {
+            app_id,
+            channel,
+            name: None,
+            bundle: self.bundle.map(Some),
+            public: self.public,
+            ios: self.ios,
+            android: self.android,
+            electron: self.electron,
+            allow_device_self_set: self.allow_device_self_set,
+            allow_emulator: self.allow_emulator,
+            allow_device: self.allow_device,
+            allow_dev: self.allow_dev,
+            allow_prod: self.allow_prod,
+            disable_auto_update: optional_choice("disable-auto-update", self.disable_auto_update)?,
+            disable_auto_update_under_native: self.disable_auto_update_under_native,
+        })
+    }
+}
+
+/// One of an API enum's values, as the API spells it (`none`, `version_number`, `rollback`...).
+fn choice<T: serde::de::DeserializeOwned>(option: &str, value: &str) -> Result<T, CliError> {
+    serde_json::from_value(Value::from(value))
+        .map_err(|_| CliError::Usage(format!("{option}: \"{value}\" is not one of the values it takes")))
+}
+
+fn optional_choice<T: serde::de::DeserializeOwned>(
+    option: &str,
+    value: Option<String>,
+) -> Result<Option<T>, CliError> {
+    value.map(|value| choice(option, &value)).transpose()
+}
+
+/// A share of devices in percent as basis points (two decimals at most).
+fn basis_points(percent: f64) -> Result<u32, CliError> {
+    if (0.0..=100.0).contains(&percent) {
+        Ok((percent * 100.0).round() as u32)
+    } else {
+        Err(CliError::Usage(format!("--percent: {percent} is not between 0 and 100")))
     }
 }
 
@@ -258,25 +298,28 @@ struct GuardSettings {
 }
 
 impl GuardSettings {
-    /// The settings given, as the API's body; None when none was.
-    fn body(self) -> Option<Value> {
-        let mut body = Map::new();
-        body.extend(self.deploy_action.map(|v| ("deploy_action".to_owned(), Value::from(v))));
-        body.extend(self.rollout_action.map(|v| ("rollout_action".to_owned(), Value::from(v))));
-        body.extend(
-            self.max_failure_percent.map(|v| ("max_failure_rate".to_owned(), Value::from(v / 100.0))),
-        );
-        body.extend(self.confidence_percent.map(|v| ("confidence".to_owned(), Value::from(v / 100.0))));
-        for (name, value) in [
-            ("min_attempts", self.min_attempts),
-            ("min_failures", self.min_failures),
-            ("window_minutes", self.window_minutes),
-            ("watch_minutes", self.watch_minutes),
-            ("cooldown_minutes", self.cooldown_minutes),
-        ] {
-            body.extend(value.map(|v| (name.to_owned(), Value::from(v))));
-        }
-        (!body.is_empty()).then_some(Value::Object(body))
+    /// The settings given, as the API's request; None when none was.
+    fn into_request(
+        self,
+        app_id: String,
+        channel: String,
+    ) -> Result<Option<SetChannelGuardRequest>, CliError> {
+        let request = SetChannelGuardRequest {
+            app_id,
+            channel,
+            deploy_action: optional_choice("deploy-action", self.deploy_action)?,
+            rollout_action: optional_choice("rollout-action", self.rollout_action)?,
+            max_failure_rate: self.max_failure_percent.map(|percent| percent / 100.0),
+            confidence: self.confidence_percent.map(|percent| percent / 100.0),
+            min_attempts: self.min_attempts,
+            min_failures: self.min_failures,
+            window_minutes: self.window_minutes,
+            watch_minutes: self.watch_minutes,
+            cooldown_minutes: self.cooldown_minutes,
+        };
+        // Beyond the path's app_id and channel, the request holds only the settings given.
+        let fields = serde_json::to_value(&request).ok().and_then(|value| value.as_object().map(|f| f.len()));
+        Ok(fields.is_some_and(|count| count > 2).then_some(request))
     }
 }
 
@@ -400,7 +443,24 @@ fn config_file(explicit: Option<&PathBuf>) -> Result<Option<Value>, CliError> {
 }
 
 async fn run(cli: Cli) -> Result<Answer, CliError> {
-    if let Command::Key(KeyCommand::Generate { out, rsa: true }) = &cli.command {
+    if let Command::Key(command) = &cli.command {
+        return key(command);
+    }
+    let client = connect(&cli)?;
+    match cli.command {
+        Command::App(command) => app(&client, command).await,
+        Command::Channel(command) => channel(&client, command).await,
+        Command::Bundle(command) => bundle(&client, command, cli.json).await,
+        Command::Device(command) => device(&client, command).await,
+        Command::Stats { app_id, from, to, hourly } => app_stats(&client, app_id, from, to, hourly).await,
+        Command::Key(_) => unreachable!("handled before connecting"),
+    }
+}
+
+/// Key generation: local, no server.
+fn key(command: &KeyCommand) -> Result<Answer, CliError> {
+    let KeyCommand::Generate { out, rsa } = command;
+    if *rsa {
         let (public_pem, key_id) = keys::generate_rsa(out)?;
         let json = json!({"public_key": public_pem, "key_id": key_id, "private_key_file": out});
         let text = format!(
@@ -410,40 +470,62 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
         );
         return Ok(Answer { json, text });
     }
-    if let Command::Key(KeyCommand::Generate { out, .. }) = &cli.command {
-        let public_key = keys::generate(out)?;
-        let json = json!({"public_key": public_key, "private_key_file": out});
-        return Ok(Answer {
-            json,
-            text: format!("private key written to {}\npublic key: {public_key}", out.display()),
-        });
-    }
-    let client = connect(&cli)?;
-    let quiet = cli.json;
-    match cli.command {
-        Command::App(AppCommand::List) => {
-            let json = client.call(Method::GET, "apps", &[], None).await?;
+    let public_key = keys::generate(out)?;
+    let json = json!({"public_key": public_key, "private_key_file": out});
+    Ok(Answer { json, text: format!("private key written to {}\npublic key: {public_key}", out.display()) })
+}
+
+/// An app's statistics over a range of days (or hours).
+async fn app_stats(
+    client: &Client,
+    app_id: String,
+    from: Option<String>,
+    to: Option<String>,
+    hourly: bool,
+) -> Result<Answer, CliError> {
+    let (week_ago, today) = stats::default_range(6);
+    let request = AppStatsRequest {
+        app_id,
+        from: from.unwrap_or(if hourly { today.clone() } else { week_ago }),
+        to: to.unwrap_or(today),
+        granularity: Some(if hourly { Granularity::Hour } else { Granularity::Day }),
+    };
+    let json = client.send::<op::AppStats>(&request).await?;
+    let text = stats::render(&json);
+    Ok(Answer { json, text })
+}
+
+/// `app ...`: apps and their signing keys.
+async fn app(client: &Client, command: AppCommand) -> Result<Answer, CliError> {
+    match command {
+        AppCommand::List => {
+            let json = client.send::<op::ListApps>(&NoInput {}).await?;
             let text = rows(&json["apps"], |app| format!("{}  {}", field(app, "app_id"), field(app, "name")));
             Ok(Answer { json, text })
         }
-        Command::App(AppCommand::Create { app_id, name }) => {
-            let mut body = json!({"app_id": app_id});
-            if let Some(name) = name {
-                body["name"] = Value::from(name);
-            }
-            let json = client.call(Method::POST, "apps", &[], Some(body)).await?;
+        AppCommand::Create { app_id, name } => {
+            let request = CreateAppRequest {
+                app_id,
+                name,
+                organization_id: None,
+                expose_metadata: None,
+                allow_custom_id: None,
+                bundle_retention_days: None,
+            };
+            let json = client.send::<op::CreateApp>(&request).await?;
             let text = format!("created app {}", field(&json, "app_id"));
             Ok(Answer { json, text })
         }
-        Command::App(AppCommand::Set { app_id, name, require_signature }) => {
-            let mut body = Map::new();
-            body.extend(name.map(|name| ("name".to_owned(), Value::from(name))));
-            body.extend(
-                require_signature.map(|required| ("require_signature".to_owned(), Value::from(required))),
-            );
-            let json = client
-                .call(Method::PATCH, &format!("apps/{}", segment(&app_id)), &[], Some(Value::Object(body)))
-                .await?;
+        AppCommand::Set { app_id, name, require_signature } => {
+            let request = UpdateAppRequest {
+                app_id,
+                name,
+                expose_metadata: None,
+                allow_custom_id: None,
+                bundle_retention_days: None,
+                require_signature,
+            };
+            let json = client.send::<op::UpdateApp>(&request).await?;
             let text = format!(
                 "app {} (signed bundles required: {})",
                 field(&json, "app_id"),
@@ -451,7 +533,7 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             );
             Ok(Answer { json, text })
         }
-        Command::App(AppCommand::Delete { app_id, yes }) => {
+        AppCommand::Delete { app_id, yes } => {
             if !yes {
                 confirm::typed(
                     &format!(
@@ -460,70 +542,64 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
                     &app_id,
                 )?;
             }
-            let json = client.call(Method::DELETE, &format!("apps/{}", segment(&app_id)), &[], None).await?;
+            let json = client.send::<op::DeleteApp>(&AppRef { app_id: app_id.clone() }).await?;
             Ok(Answer { json, text: format!("deleted app {app_id}") })
         }
-        Command::App(AppCommand::SigningKey(SigningKeyCommand::Add { app_id, name, public_key })) => {
-            let path = format!("apps/{}/signing-keys", segment(&app_id));
-            let body = json!({"name": name, "public_key": public_key});
-            let json = client.call(Method::POST, &path, &[], Some(body)).await?;
+        AppCommand::SigningKey(SigningKeyCommand::Add { app_id, name, public_key }) => {
+            let request = AddSigningKeyRequest { app_id: app_id.clone(), name: name.clone(), public_key };
+            let json = client.send::<op::AddSigningKey>(&request).await?;
             Ok(Answer { json, text: format!("signing key {name} added to {app_id}") })
         }
-        Command::App(AppCommand::SigningKey(SigningKeyCommand::List { app_id })) => {
-            let json = client
-                .call(Method::GET, &format!("apps/{}/signing-keys", segment(&app_id)), &[], None)
-                .await?;
+        AppCommand::SigningKey(SigningKeyCommand::List { app_id }) => {
+            let json = client.send::<op::ListSigningKeys>(&AppRef { app_id }).await?;
             let text = rows(&json["signing_keys"], |key| {
                 let revoked = if key["revoked_at"].is_null() { "" } else { "  (revoked)" };
                 format!("{}  {}{revoked}", field(key, "name"), field(key, "public_key"))
             });
             Ok(Answer { json, text })
         }
-        Command::App(AppCommand::SigningKey(SigningKeyCommand::Revoke { app_id, name })) => {
-            let path = format!("apps/{}/signing-keys/{}", segment(&app_id), segment(&name));
-            let json = client.call(Method::DELETE, &path, &[], None).await?;
+        AppCommand::SigningKey(SigningKeyCommand::Revoke { app_id, name }) => {
+            let json =
+                client.send::<op::RevokeSigningKey>(&SigningKeyRef { app_id, name: name.clone() }).await?;
             Ok(Answer { json, text: format!("signing key {name} revoked") })
         }
-        Command::Key(_) => unreachable!("handled before connecting"),
-        Command::Channel(ChannelCommand::List { app_id }) => {
-            let json =
-                client.call(Method::GET, &format!("apps/{}/channels", segment(&app_id)), &[], None).await?;
+    }
+}
+/// `channel ...`: channels, deployments, rollouts and the failure guard.
+async fn channel(client: &Client, command: ChannelCommand) -> Result<Answer, CliError> {
+    match command {
+        ChannelCommand::List { app_id } => {
+            let json = client.send::<op::ListChannels>(&AppRef { app_id }).await?;
             let text = rows(&json["channels"], |channel| {
                 let public = if channel["public"] == true { "  public" } else { "" };
                 format!("{}  → {}{public}", field(channel, "name"), field(channel, "bundle"))
             });
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Create { app_id, name, flags }) => {
-            let mut body = flags.into_json();
-            body.insert("name".into(), Value::from(name));
-            let path = format!("apps/{}/channels", segment(&app_id));
-            let json = client.call(Method::POST, &path, &[], Some(Value::Object(body))).await?;
+        ChannelCommand::Create { app_id, name, flags } => {
+            let json = client.send::<op::CreateChannel>(&flags.into_create(app_id, name)?).await?;
             let text = format!("created channel {} → {}", field(&json, "name"), field(&json, "bundle"));
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Set { app_id, name, flags }) => {
-            let path = format!("apps/{}/channels/{}", segment(&app_id), segment(&name));
-            let json = client.call(Method::PATCH, &path, &[], Some(Value::Object(flags.into_json()))).await?;
+        ChannelCommand::Set { app_id, name, flags } => {
+            let json = client.send::<op::UpdateChannel>(&flags.into_update(app_id, name)?).await?;
             let text = format!("channel {} → {}", field(&json, "name"), field(&json, "bundle"));
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Rollback { app_id, name }) => {
-            let path = format!("apps/{}/channels/{}/rollback", segment(&app_id), segment(&name));
-            let json = client.call(Method::POST, &path, &[], None).await?;
+        ChannelCommand::Rollback { app_id, name } => {
+            let json = client.send::<op::RollbackChannel>(&ChannelRef { app_id, channel: name }).await?;
             let text = format!("channel {} rolled back → {}", field(&json, "name"), field(&json, "bundle"));
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Rollout { app_id, name, action, bundle, percent }) => {
-            let mut body = json!({"action": action});
-            if let Some(bundle) = bundle {
-                body["bundle"] = Value::from(bundle);
-            }
-            if let Some(percent) = percent {
-                body["basis_points"] = Value::from((percent * 100.0).round() as i64);
-            }
-            let path = format!("apps/{}/channels/{}/rollout", segment(&app_id), segment(&name));
-            let json = client.call(Method::POST, &path, &[], Some(body)).await?;
+        ChannelCommand::Rollout { app_id, name, action, bundle, percent } => {
+            let request = RolloutRequest {
+                app_id,
+                channel: name,
+                action: choice("action", &action)?,
+                bundle,
+                basis_points: percent.map(basis_points).transpose()?,
+            };
+            let json = client.send::<op::Rollout>(&request).await?;
             let text = match json["rollout"].as_object() {
                 Some(rollout) => format!(
                     "channel {}: {} for {}% of devices{}, {} for the rest",
@@ -537,9 +613,9 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             };
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::History { app_id, name }) => {
-            let path = format!("apps/{}/channels/{}/history", segment(&app_id), segment(&name));
-            let json = client.call(Method::GET, &path, &[], None).await?;
+        ChannelCommand::History { app_id, name } => {
+            let request = ChannelRecords { app_id, channel: name, limit: None };
+            let json = client.send::<op::ChannelHistory>(&request).await?;
             let text = rows(&json["deploys"], |deploy| {
                 let signed =
                     deploy["to_signed_by"].as_str().map(|s| format!(" (signed by {s})")).unwrap_or_default();
@@ -553,28 +629,23 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             });
             Ok(Answer { json, text })
         }
-        Command::Channel(ChannelCommand::Guard { app_id, name, settings }) => {
-            let path = format!("apps/{}/channels/{}/guard", segment(&app_id), segment(&name));
-            let json = match settings.body() {
-                Some(body) => client.call(Method::PUT, &path, &[], Some(body)).await?,
-                None => client.call(Method::GET, &path, &[], None).await?,
+        ChannelCommand::Guard { app_id, name, settings } => {
+            let json = match settings.into_request(app_id.clone(), name.clone())? {
+                Some(request) => client.send::<op::SetChannelGuard>(&request).await?,
+                None => {
+                    let request = ChannelRecords { app_id, channel: name, limit: None };
+                    client.send::<op::ChannelGuard>(&request).await?
+                }
             };
             let text = stats::render_guard(&json);
             Ok(Answer { json, text })
         }
-        Command::Stats { app_id, from, to, hourly } => {
-            let (week_ago, today) = stats::default_range(6);
-            let query = vec![
-                ("from", from.unwrap_or(if hourly { today.clone() } else { week_ago })),
-                ("to", to.unwrap_or(today)),
-                ("granularity", if hourly { "hour" } else { "day" }.to_owned()),
-            ];
-            let json =
-                client.call(Method::GET, &format!("apps/{}/stats", segment(&app_id)), &query, None).await?;
-            let text = stats::render(&json);
-            Ok(Answer { json, text })
-        }
-        Command::Bundle(BundleCommand::Upload {
+    }
+}
+/// `bundle ...`: uploads (progress on stderr unless `quiet`), listing, deletion.
+async fn bundle(client: &Client, command: BundleCommand, quiet: bool) -> Result<Answer, CliError> {
+    match command {
+        BundleCommand::Upload {
             app_id,
             version,
             source,
@@ -586,7 +657,7 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             sign,
             signer,
             encrypt,
-        }) => {
+        } => {
             let (zip, _zip_temp, plain_checksum) = archive::zip_of(&source)?;
             let encrypted = match &encrypt {
                 Some(key_file) => Some(encrypt::encrypt_bundle(&zip, &encrypt::read_private_key(key_file)?)?),
@@ -603,23 +674,21 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             let compressed =
                 if no_zstd || encrypted.is_some() { None } else { Some(archive::zstd_of(upload_source)?) };
             let body = compressed.as_ref().map_or(upload_source, |temp| temp.0.as_path());
-            let query: Vec<(&str, String)> = [
-                ("channel", channel),
-                ("comment", comment),
-                ("link", link),
-                ("min_update_version", min_update_version),
-                ("signature", signature),
-                ("signer", signer),
-                ("session_key", encrypted.as_ref().map(|e| e.session_key.clone())),
-                ("checksum", encrypted.as_ref().map(|e| e.checksum.clone())),
-                ("key_id", encrypted.as_ref().map(|e| e.key_id.clone())),
-                ("sha256", Some(archive::sha256_of(upload_source)?)),
-            ]
-            .into_iter()
-            .filter_map(|(name, value)| value.map(|value| (name, value)))
-            .collect();
-            let path = format!("apps/{}/bundles/{}/archive", segment(&app_id), segment(&version));
-            let json = client.upload(&path, &query, body, compressed.is_some(), quiet).await?;
+            let request = UploadArchiveRequest {
+                app_id: app_id.clone(),
+                version,
+                channel,
+                comment,
+                link,
+                min_update_version,
+                signature,
+                signer,
+                session_key: encrypted.as_ref().map(|e| e.session_key.clone()),
+                checksum: encrypted.as_ref().map(|e| e.checksum.clone()),
+                key_id: encrypted.as_ref().map(|e| e.key_id.clone()),
+                sha256: Some(archive::sha256_of(upload_source)?),
+            };
+            let json = client.upload(&request, body, compressed.is_some(), quiet).await?;
             if json["checksum"] != checksum.as_str() {
                 return Err(CliError::Unavailable(format!(
                     "the server registered checksum {} for an archive whose SHA-256 is {checksum}",
@@ -637,18 +706,17 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             );
             Ok(Answer { json, text })
         }
-        Command::Bundle(BundleCommand::List { app_id, include_deleted }) => {
+        BundleCommand::List { app_id, include_deleted } => {
             let mut all = Vec::new();
             let mut cursor: Option<String> = None;
             loop {
-                let mut query =
-                    vec![("limit", "1000".to_owned()), ("include_deleted", include_deleted.to_string())];
-                if let Some(cursor) = &cursor {
-                    query.push(("cursor", cursor.clone()));
-                }
-                let page = client
-                    .call(Method::GET, &format!("apps/{}/bundles", segment(&app_id)), &query, None)
-                    .await?;
+                let request = ListBundlesRequest {
+                    app_id: app_id.clone(),
+                    include_deleted: Some(include_deleted),
+                    cursor: cursor.clone(),
+                    limit: Some(1000),
+                };
+                let page = client.send::<op::ListBundles>(&request).await?;
                 all.extend(page["bundles"].as_array().cloned().unwrap_or_default());
                 match page["next_cursor"].as_str() {
                     Some(next) => cursor = Some(next.to_owned()),
@@ -669,17 +737,20 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             });
             Ok(Answer { json, text })
         }
-        Command::Bundle(BundleCommand::Delete { app_id, version }) => {
-            let path = format!("apps/{}/bundles/{}", segment(&app_id), segment(&version));
-            let json = client.call(Method::DELETE, &path, &[], None).await?;
+        BundleCommand::Delete { app_id, version } => {
+            let request = BundleRef { app_id: app_id.clone(), version: version.clone() };
+            let json = client.send::<op::DeleteBundle>(&request).await?;
             Ok(Answer { json, text: format!("deleted {app_id} {version}") })
         }
-        Command::Device(DeviceCommand::List { app_id, channel, platform }) => {
-            let mut query: Vec<(&str, String)> = vec![("limit", "1000".into())];
-            query.extend(channel.map(|c| ("channel", c)));
-            query.extend(platform.map(|p| ("platform", p)));
-            let json =
-                client.call(Method::GET, &format!("apps/{}/devices", segment(&app_id)), &query, None).await?;
+    }
+}
+/// `device ...`: devices and their channel assignments.
+async fn device(client: &Client, command: DeviceCommand) -> Result<Answer, CliError> {
+    match command {
+        DeviceCommand::List { app_id, channel, platform } => {
+            let request =
+                ListDevicesRequest { app_id, channel, platform, limit: Some(1000), ..Default::default() };
+            let json = client.send::<op::ListDevices>(&request).await?;
             let text = rows(&json["devices"], |device| {
                 format!(
                     "{}  {}  {}",
@@ -690,14 +761,14 @@ async fn run(cli: Cli) -> Result<Answer, CliError> {
             });
             Ok(Answer { json, text })
         }
-        Command::Device(DeviceCommand::Set { app_id, device_id, channel }) => {
-            let path = format!("apps/{}/devices/{}/channel", segment(&app_id), segment(&device_id));
-            let json = client.call(Method::PUT, &path, &[], Some(json!({"channel": channel}))).await?;
+        DeviceCommand::Set { app_id, device_id, channel } => {
+            let request =
+                SetDeviceChannelRequest { app_id, device_id: device_id.clone(), channel: channel.clone() };
+            let json = client.send::<op::SetDeviceChannel>(&request).await?;
             Ok(Answer { json, text: format!("device {device_id} → {channel}") })
         }
-        Command::Device(DeviceCommand::Unset { app_id, device_id }) => {
-            let path = format!("apps/{}/devices/{}/channel", segment(&app_id), segment(&device_id));
-            let json = client.call(Method::DELETE, &path, &[], None).await?;
+        DeviceCommand::Unset { app_id, device_id } => {
+            let json = client.send::<op::RemoveDeviceChannel>(&DeviceRef { app_id, device_id }).await?;
             let text =
                 if json["removed"] == true { "assignment removed" } else { "the device had no assignment" };
             Ok(Answer { json, text: text.to_owned() })
