@@ -386,5 +386,9 @@ fn a_dump_restores_into_an_equal_database() {
         difference.join("\n")
     );
     assert_eq!(contents(&mut restored, &source_tables), rows, "every row is restored");
-    assert_eq!(answers(&mut restored), source_answers, "devices get the same answers from the restored database");
+    assert_eq!(
+        answers(&mut restored),
+        source_answers,
+        "devices get the same answers from the restored database"
+    );
 }
