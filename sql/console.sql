@@ -38,8 +38,9 @@ COMMENT ON FUNCTION liveupdate.api_apps_overview(jsonb) IS
 
 -- The devices of a channel seen since `since` (default: the rollout's start, else 24 hours ago),
 -- by the bundle they run: what a progressive rollout actually reached. A device belongs to the
--- channel by its override, else the channel its defaultChannel names, else its platform's public
--- channel, as the statistics count channels (stats_versions.channel).
+-- channel as resolve.sql decides and the statistics count (stats_versions.channel): by its
+-- override, else the channel its defaultChannel names when it may select it
+-- (_channel_selectable_by_name), else, when it names none, its platform's public channel.
 CREATE FUNCTION liveupdate.api_channel_devices(input jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -69,12 +70,14 @@ BEGIN
           FROM liveupdate.devices AS d
           LEFT JOIN liveupdate.device_overrides AS o ON o.app_id = d.app_id AND o.device_id = d.device_id
           LEFT JOIN liveupdate.channels AS named ON named.app_id = app_pk AND named.name = d.default_channel
+              AND liveupdate._channel_selectable_by_name(named.public, named.allow_device_self_set, named.ios,
+                                                         named.android, named.electron, d.platform)
           LEFT JOIN (SELECT platform.name, (SELECT p.id FROM liveupdate.channels AS p
                                             WHERE p.app_id = app_pk AND p.public AND CASE platform.name
                                                 WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android ELSE p.electron END
                                             ORDER BY p.id LIMIT 1) AS id
                      FROM (VALUES ('ios'), ('android'), ('electron')) AS platform(name)) AS public
-              ON public.name = d.platform AND d.default_channel IS NULL
+              ON public.name = d.platform AND coalesce(d.default_channel, '') = ''
           WHERE d.app_id = app_pk AND d.last_seen_at >= since
             AND coalesce(o.channel_id, named.id, public.id) = channel.id
           GROUP BY d.version_name) AS per;
@@ -180,10 +183,10 @@ COMMENT ON FUNCTION liveupdate.api_list_events(jsonb) IS
 
 -- What POST /updates would answer a device, and why, without recording anything (resolve_update
 -- is read-only; the gateway records device state only on the real path). `request` is the
--- plugin's body (app_id given by the path); `why` names the channel the device falls to and how
--- (override, its defaultChannel, the platform's public channel, or none) and, when that channel
--- runs a rollout, the device's bucket and whether it is inside. The answer itself, a bundle,
--- builtin or a refusal with its code (the rule that blocked), is resolve_update's.
+-- plugin's body (app_id given by the path). The answer and `why` come from one lookup in Rust
+-- (_explain_update, extension/src/explain.rs): the channel the device falls to and how (override,
+-- its defaultChannel, the platform's public channel, or none) and, when that channel runs a
+-- rollout, the device's bucket and whether it is inside.
 CREATE FUNCTION liveupdate.api_preview_update(input jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -193,11 +196,6 @@ DECLARE
     app_id text := liveupdate._required_text(fields, 'app_id');
     app_pk bigint := liveupdate._app_pk(app_id);
     request jsonb := fields -> 'request';
-    device uuid;
-    named text;
-    picked liveupdate.channels;
-    via text := 'none';
-    bucket integer;
 BEGIN
     IF jsonb_typeof(request) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'field "request" must be the update check''s JSON object' USING ERRCODE = '22023';
@@ -206,47 +204,7 @@ BEGIN
         RAISE EXCEPTION '"app_id" is given by the path' USING ERRCODE = '22023';
     END IF;
     request := request || jsonb_build_object('app_id', app_id);
-    IF request ->> 'device_id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        device := (request ->> 'device_id')::uuid;
-    END IF;
-    named := nullif(request ->> 'defaultChannel', '');
-    SELECT c.* INTO picked FROM liveupdate.device_overrides AS o JOIN liveupdate.channels AS c ON c.id = o.channel_id
-    WHERE o.app_id = app_pk AND o.device_id = device;
-    IF picked.id IS NOT NULL THEN
-        via := 'override';
-    ELSIF named IS NOT NULL THEN
-        -- As resolve.sql: a named channel counts when public or self-settable, and on for the platform.
-        SELECT c.* INTO picked FROM liveupdate.channels AS c
-        WHERE c.app_id = app_pk AND c.name = named AND (c.public OR c.allow_device_self_set)
-          AND CASE request ->> 'platform' WHEN 'ios' THEN c.ios WHEN 'android' THEN c.android
-              WHEN 'electron' THEN c.electron ELSE false END;
-        via := CASE WHEN picked.id IS NOT NULL THEN 'default_channel' ELSE 'none' END;
-    ELSE
-        SELECT c.* INTO picked FROM liveupdate.channels AS c
-        WHERE c.app_id = app_pk AND c.public AND CASE request ->> 'platform' WHEN 'ios' THEN c.ios
-              WHEN 'android' THEN c.android WHEN 'electron' THEN c.electron ELSE false END
-        ORDER BY c.id LIMIT 1;
-        via := CASE WHEN picked.id IS NOT NULL THEN 'public' ELSE 'none' END;
-    END IF;
-    IF picked.rollout_id IS NOT NULL AND device IS NOT NULL THEN
-        bucket := liveupdate._rollout_bucket(device::text, picked.rollout_id);
-    END IF;
-    RETURN jsonb_build_object(
-        'request', request,
-        'answer', liveupdate.resolve_update(request),
-        'why', jsonb_build_object(
-            'via', via,
-            'channel', picked.name,
-            'channel_bundle', CASE WHEN picked.id IS NOT NULL THEN
-                coalesce((SELECT b.name FROM liveupdate.bundles AS b WHERE b.id = picked.bundle_id), 'builtin') END,
-            'rollout', CASE WHEN picked.rollout_id IS NOT NULL THEN jsonb_build_object(
-                'bundle', (SELECT b.name FROM liveupdate.bundles AS b WHERE b.id = picked.rollout_bundle_id),
-                'basis_points', picked.rollout_basis_points, 'paused', picked.rollout_paused,
-                'device_bucket', bucket,
-                'inside', bucket IS NOT NULL AND NOT picked.rollout_paused AND bucket < picked.rollout_basis_points,
-                -- A device already running the rollout's bundle stays on it while the rollout lasts.
-                'already_on_it', request ->> 'version_name' = (SELECT b.name FROM liveupdate.bundles AS b
-                                                               WHERE b.id = picked.rollout_bundle_id)) END));
+    RETURN jsonb_build_object('request', request) || liveupdate._explain_update(request);
 END
 $$;
 COMMENT ON FUNCTION liveupdate.api_preview_update(jsonb) IS

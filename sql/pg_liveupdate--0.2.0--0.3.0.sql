@@ -780,3 +780,86 @@ BEGIN
         WHERE k.app_id = liveupdate._app_pk(fields ->> 'app_id') AND k.name = fields ->> 'name');
 END
 $$;
+
+-- Issue 13: a device's channel is chosen by one rule, the core crate's -----------------------------
+-- resolve_update applies it in Rust to resolve.sql's candidates (embedded in the library: no step
+-- here); the statistics' channel attribution (sql/rollups/versions.sql, also embedded) and
+-- api_channel_devices call it as _channel_selectable_by_name: a named channel counts only when the
+-- device may select it, and the public channel only when the device names none, as /updates
+-- decides. api_preview_update takes its answer and `why` from one Rust lookup (_explain_update)
+-- instead of restating the choice in SQL.
+CREATE FUNCTION liveupdate._channel_selectable_by_name(public boolean, allow_device_self_set boolean,
+    ios boolean, android boolean, electron boolean, platform text) RETURNS boolean
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'channel_selectable_by_name_wrapper';
+CREATE FUNCTION liveupdate._explain_update(request jsonb) RETURNS jsonb
+STABLE STRICT PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'explain_update_wrapper';
+REVOKE EXECUTE ON FUNCTION liveupdate._channel_selectable_by_name(boolean, boolean, boolean, boolean, boolean, text),
+    liveupdate._explain_update(jsonb) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION liveupdate.api_channel_devices(input jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields jsonb := liveupdate._input(input, '{app_id, channel, since}');
+    app_pk bigint := liveupdate._app_pk(liveupdate._required_text(fields, 'app_id'));
+    channel liveupdate.channels;
+    since timestamptz;
+    counts jsonb;
+    total bigint;
+BEGIN
+    SELECT * INTO channel FROM liveupdate.channels AS c
+    WHERE c.id = liveupdate._channel_pk(app_pk, liveupdate._required_text(fields, 'channel'));
+    BEGIN
+        since := liveupdate._text_field(fields, 'since')::timestamptz;
+    EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_text_representation THEN
+        RAISE EXCEPTION 'field "since" must be an ISO 8601 timestamp' USING ERRCODE = '22023';
+    END;
+    since := coalesce(since, CASE WHEN channel.rollout_id IS NOT NULL THEN channel.rollout_started_at END,
+                      now() - interval '1 day');
+    SELECT coalesce(jsonb_agg(jsonb_build_object('version', per.version_name, 'devices', per.devices)
+                              ORDER BY per.devices DESC, per.version_name), '[]'),
+           coalesce(sum(per.devices), 0)
+    INTO counts, total
+    FROM (SELECT d.version_name, count(*) AS devices
+          FROM liveupdate.devices AS d
+          LEFT JOIN liveupdate.device_overrides AS o ON o.app_id = d.app_id AND o.device_id = d.device_id
+          LEFT JOIN liveupdate.channels AS named ON named.app_id = app_pk AND named.name = d.default_channel
+              AND liveupdate._channel_selectable_by_name(named.public, named.allow_device_self_set, named.ios,
+                                                         named.android, named.electron, d.platform)
+          LEFT JOIN (SELECT platform.name, (SELECT p.id FROM liveupdate.channels AS p
+                                            WHERE p.app_id = app_pk AND p.public AND CASE platform.name
+                                                WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android ELSE p.electron END
+                                            ORDER BY p.id LIMIT 1) AS id
+                     FROM (VALUES ('ios'), ('android'), ('electron')) AS platform(name)) AS public
+              ON public.name = d.platform AND coalesce(d.default_channel, '') = ''
+          WHERE d.app_id = app_pk AND d.last_seen_at >= since
+            AND coalesce(o.channel_id, named.id, public.id) = channel.id
+          GROUP BY d.version_name) AS per;
+    RETURN jsonb_build_object('channel', channel.name, 'since', since, 'devices', total,
+        'bundles', (SELECT coalesce(jsonb_agg(b || jsonb_build_object('share',
+                               round((b ->> 'devices')::numeric / nullif(total, 0), 4))), '[]')
+                    FROM jsonb_array_elements(counts) AS b));
+END
+$$;
+CREATE OR REPLACE FUNCTION liveupdate.api_preview_update(input jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields jsonb := liveupdate._input(input, '{app_id, request}');
+    app_id text := liveupdate._required_text(fields, 'app_id');
+    app_pk bigint := liveupdate._app_pk(app_id);
+    request jsonb := fields -> 'request';
+BEGIN
+    IF jsonb_typeof(request) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'field "request" must be the update check''s JSON object' USING ERRCODE = '22023';
+    END IF;
+    IF request ? 'app_id' AND request ->> 'app_id' IS DISTINCT FROM app_id THEN
+        RAISE EXCEPTION '"app_id" is given by the path' USING ERRCODE = '22023';
+    END IF;
+    request := request || jsonb_build_object('app_id', app_id);
+    RETURN jsonb_build_object('request', request) || liveupdate._explain_update(request);
+END
+$$;

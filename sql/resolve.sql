@@ -3,17 +3,21 @@
 -- platform's column name (ios, android or electron) so each plan can use its partial index.
 --   $1 app_id, $2 device_id (a UUID, as text), $3 requested channel name ('' for none),
 --   $4 the version the device runs (version_name, builtin already replaced by version_build)
--- Candidates in priority order: 1 the device override (any flags), 2 the channel named by the
--- device (public or self-settable, platform on), 3 the platform's public channel (only when the
--- device names none: there is no fallback). A candidate whose bundle was deleted is skipped. A
--- channel's progressive rollout, when the device falls inside it, replaces the channel's bundle;
--- a device already running the rollout's bundle stays on it while the rollout lasts, paused or
--- narrowed (protocol.md §3.2): pausing selects nobody new, and only ending it moves devices back.
+-- Candidates in priority order (`via`): 1 the device override (any flags), 2 the channel named by
+-- the device, 3 the platform's public channel (only when the device names none: there is no
+-- fallback). A candidate whose bundle was deleted is skipped. Whether the device may select the
+-- channel it names is the core crate's rule (ChannelRules::selectable_by_name), applied by the
+-- caller (extension/src/resolve.rs) to these rows, at most two, in this order. A channel's
+-- progressive rollout, when the device falls inside it, replaces the channel's bundle; a device
+-- already running the rollout's bundle stays on it while the rollout lasts, paused or narrowed
+-- (protocol.md §3.2): pausing selects nobody new, and only ending it moves devices back.
+-- The library runs this against every schema it can meet until ALTER EXTENSION UPDATE (a package
+-- upgrade replaces the library first): it may use only objects every release had.
 -- failed_on_device: the device reported this bundle broken since the channel last changed bundle.
 -- No row: unknown app. A row with NULL channel_id: no channel.
 SELECT app.id,
        app.expose_metadata,
-       pick.via_override,
+       pick.via,
        pick.channel_id,
        pick.name,
        pick.public,
@@ -43,7 +47,7 @@ SELECT app.id,
                  AND f.failed_at > pick.bundle_changed_at) AS failed_on_device
 FROM liveupdate.apps AS app
 LEFT JOIN LATERAL (
-    SELECT candidate.priority = 1 AS via_override,
+    SELECT candidate.priority AS via,
            c.id AS channel_id, c.name, c.public, c.allow_device_self_set, c.ios, c.android, c.electron,
            c.allow_emulator, c.allow_device, c.allow_dev, c.allow_prod, c.disable_auto_update,
            c.disable_auto_update_under_native,
@@ -58,7 +62,6 @@ LEFT JOIN LATERAL (
         SELECT 2, named.id
         FROM liveupdate.channels AS named
         WHERE $3 <> '' AND named.app_id = app.id AND named.name = $3
-          AND named.__PLATFORM__ AND (named.public OR named.allow_device_self_set)
         UNION ALL
         SELECT 3, pub.id
         FROM liveupdate.channels AS pub
@@ -77,6 +80,5 @@ LEFT JOIN LATERAL (
         ELSE c.bundle_id END
     WHERE b.id IS NULL OR b.deleted_at IS NULL
     ORDER BY candidate.priority
-    LIMIT 1
 ) AS pick ON true
 WHERE app.app_id = $1

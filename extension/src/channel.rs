@@ -216,32 +216,19 @@ fn read_channel(row: &SpiHeapTupleData<'_>) -> SpiResult<Channel> {
     Ok(Channel { id: row.get::<i64>(1)?.unwrap_or_default(), rules: read_rules(row, 2, false)? })
 }
 
-/// A row of query results, as a selected row or as the current row of a result table.
-pub(crate) trait Row {
-    fn column<T: IntoDatum + FromDatum>(&self, ordinal: usize) -> SpiResult<Option<T>>;
-}
-
-impl Row for SpiHeapTupleData<'_> {
-    fn column<T: IntoDatum + FromDatum>(&self, ordinal: usize) -> SpiResult<Option<T>> {
-        self.get(ordinal)
-    }
-}
-
-impl Row for SpiTupleTable<'_> {
-    fn column<T: IntoDatum + FromDatum>(&self, ordinal: usize) -> SpiResult<Option<T>> {
-        self.get(ordinal)
-    }
-}
-
 /// A channel's rules from a row holding `name, public, allow_device_self_set, ios, android,
 /// electron, allow_emulator, allow_device, allow_dev, allow_prod, disable_auto_update::text,
 /// disable_auto_update_under_native` from ordinal `first` on (the update check's lookup reads the
 /// same columns).
-pub(crate) fn read_rules(row: &impl Row, first: usize, via_override: bool) -> SpiResult<ChannelRules> {
-    let flag = |offset: usize| row.column::<bool>(first + offset).map(|v| v.unwrap_or(false));
-    let limit_text = row.column::<String>(first + 10)?.unwrap_or_default();
+pub(crate) fn read_rules(
+    row: &SpiHeapTupleData<'_>,
+    first: usize,
+    via_override: bool,
+) -> SpiResult<ChannelRules> {
+    let flag = |offset: usize| row.get::<bool>(first + offset).map(|v| v.unwrap_or(false));
+    let limit_text = row.get::<String>(first + 10)?.unwrap_or_default();
     Ok(ChannelRules {
-        name: row.column::<String>(first)?.unwrap_or_default(),
+        name: row.get::<String>(first)?.unwrap_or_default(),
         via_override,
         public: flag(1)?,
         allow_device_self_set: flag(2)?,

@@ -7,6 +7,7 @@ use pgrx::prelude::*;
 
 mod channel;
 mod event_rules;
+mod explain;
 mod guard;
 mod json_text;
 mod manifest_size;
@@ -15,6 +16,7 @@ mod plans;
 mod resolve;
 mod rollout;
 mod rollups;
+mod selection;
 mod settings;
 mod signing;
 mod stats;
@@ -38,7 +40,8 @@ extension_sql_file!(
         validators::canonical_file_hash,
         validators::is_sha256_hex,
         validators::is_uuid,
-        rollout::rollout_bucket
+        rollout::rollout_bucket,
+        selection::channel_selectable_by_name
     ]
 );
 extension_sql_file!(
@@ -80,7 +83,12 @@ extension_sql_file!("../sql/delete_app.sql", name = "delete_app", requires = ["i
 extension_sql_file!(
     "../sql/console.sql",
     name = "console",
-    requires = ["delete_app", resolve::resolve_update, rollout::rollout_bucket]
+    requires = [
+        "delete_app",
+        resolve::resolve_update,
+        explain::explain_update,
+        selection::channel_selectable_by_name
+    ]
 );
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 

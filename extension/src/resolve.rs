@@ -10,7 +10,7 @@ use liveupdate_core::resolve::{self, BundleFacts, Decision, ManifestEntry, Targe
 use liveupdate_core::version;
 use pgrx::JsonB;
 use pgrx::prelude::*;
-use pgrx::spi::{SpiClient, SpiResult, SpiTupleTable};
+use pgrx::spi::{SpiClient, SpiHeapTupleData, SpiResult};
 use serde_json::Value;
 
 use crate::channel;
@@ -46,7 +46,16 @@ fn answer(body: &Value) -> Value {
 }
 
 fn answer_request(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Value> {
-    let Some(found) = lookup(client, req)? else {
+    let found = lookup(client, req)?;
+    answer_found(client, req, found.as_ref())
+}
+
+pub(crate) fn answer_found(
+    client: &SpiClient<'_>,
+    req: &UpdateRequest,
+    found: Option<&Found>,
+) -> SpiResult<Value> {
+    let Some(found) = found else {
         return Ok(Refusal::new(Code::OnPremiseApp).to_json());
     };
     let decision = resolve::decide(req, found.target.as_ref());
@@ -67,13 +76,41 @@ fn answer_request(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Valu
 }
 
 /// What the lookup found for an existing app.
-struct Found {
+pub(crate) struct Found {
     expose_metadata: bool,
     target: Option<Target>,
     bundle_pk: i64,
+    /// The channel the device resolved to, and how; None when it has none.
+    pub(crate) chosen: Option<(i64, Via)>,
 }
 
-fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Option<Found>> {
+/// How the device came to its channel: the lookup's candidate priority (`sql/resolve.sql`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    Override,
+    DefaultChannel,
+    Public,
+}
+
+impl Via {
+    fn from_priority(priority: i32) -> Via {
+        match priority {
+            1 => Via::Override,
+            2 => Via::DefaultChannel,
+            _ => Via::Public,
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Via::Override => "override",
+            Via::DefaultChannel => "default_channel",
+            Via::Public => "public",
+        }
+    }
+}
+
+pub(crate) fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Option<Found>> {
     // One plan per platform, so each can use its platform's partial index on public channels.
     let name = match req.platform {
         Platform::Ios => "resolve_ios",
@@ -85,7 +122,7 @@ fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Option<Found
         let requested = req.default_channel.as_deref().unwrap_or("");
         let rows = client.select(
             plan,
-            Some(1),
+            None,
             &[
                 req.app_id.as_str().into(),
                 req.device_id.as_str().into(),
@@ -93,19 +130,33 @@ fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<Option<Found
                 req.version_name.as_str().into(),
             ],
         )?;
-        if rows.is_empty() {
-            return Ok(None);
+        // One row per candidate channel, in priority order (a row without one for an app that
+        // has none); no row for an unknown app.
+        let mut expose_metadata = None;
+        for row in rows {
+            expose_metadata = Some(row.get::<bool>(2)?.unwrap_or(false));
+            if let Some(found) = read_candidate(&row, req.platform)? {
+                return Ok(Some(found));
+            }
         }
-        read_found(&rows.first())
+        Ok(expose_metadata.map(|expose_metadata| Found {
+            expose_metadata,
+            target: None,
+            bundle_pk: 0,
+            chosen: None,
+        }))
     })
 }
 
-fn read_found(row: &SpiTupleTable<'_>) -> SpiResult<Option<Found>> {
-    let expose_metadata = row.get::<bool>(2)?.unwrap_or(false);
-    let Some(via_override) = row.get::<bool>(3)? else {
-        return Ok(Some(Found { expose_metadata, target: None, bundle_pk: 0 }));
-    };
-    let channel = channel::read_rules(row, 5, via_override)?;
+/// The device's channel from one candidate row; None when the row has none or the device may
+/// not select it: a channel it names must be open to devices and on for its platform.
+fn read_candidate(row: &SpiHeapTupleData<'_>, platform: Platform) -> SpiResult<Option<Found>> {
+    let Some(via) = row.get::<i32>(3)?.map(Via::from_priority) else { return Ok(None) };
+    let channel = channel::read_rules(row, 5, via == Via::Override)?;
+    if via == Via::DefaultChannel && !channel.selectable_by_name(platform) {
+        return Ok(None);
+    }
+    let channel_pk = row.get::<i64>(4)?.unwrap_or_default();
     let bundle_pk = row.get::<i64>(17)?;
     let bundle = match bundle_pk {
         None => None,
@@ -113,13 +164,14 @@ fn read_found(row: &SpiTupleTable<'_>) -> SpiResult<Option<Found>> {
     };
     let failed_on_device = row.get::<bool>(28)?.unwrap_or(false);
     Ok(Some(Found {
-        expose_metadata,
+        expose_metadata: row.get::<bool>(2)?.unwrap_or(false),
         target: Some(Target { channel, bundle, failed_on_device }),
         bundle_pk: bundle_pk.unwrap_or(0),
+        chosen: Some((channel_pk, via)),
     }))
 }
 
-fn read_bundle(row: &SpiTupleTable<'_>) -> SpiResult<BundleFacts> {
+fn read_bundle(row: &SpiHeapTupleData<'_>) -> SpiResult<BundleFacts> {
     let name = row.get::<String>(18)?.unwrap_or_default();
     // Table CHECK constraints only admit semver names, so a failure here is data corruption.
     let parse = |text: &str| {

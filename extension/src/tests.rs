@@ -490,6 +490,50 @@ mod tests {
         );
     }
 
+    /// The statistics and the console count a device under the channel /updates serves it from:
+    /// one it names only when it may select it, the public one only when it names none.
+    #[pg_test]
+    fn devices_are_counted_under_the_channel_updates_serves_them_from() {
+        fixture();
+        sql("SELECT liveupdate.create_channel('com.acme.app', 'beta', bundle => '1.0.1')");
+        sql(
+            "SELECT liveupdate.create_channel('com.acme.app', 'qa', bundle => '1.0.1', allow_device_self_set => true)",
+        );
+        let devices = [
+            ("00000000-0000-4000-8000-0000000000a1", None, "production"),
+            ("00000000-0000-4000-8000-0000000000a2", Some("beta"), ""),
+            ("00000000-0000-4000-8000-0000000000a3", Some("qa"), "qa"),
+            ("00000000-0000-4000-8000-0000000000a4", Some("ghost"), ""),
+        ];
+        for (device, named, served_from) in devices {
+            let mut fields = json!({"device_id": device});
+            if let Some(named) = named {
+                fields["defaultChannel"] = json!(named);
+            }
+            let answer = check(fields.clone());
+            assert_eq!(answer.get("error").is_none(), !served_from.is_empty(), "{device}: {answer}");
+            record(stats_event(fields));
+        }
+        sql(
+            "SELECT liveupdate._aggregate_chunk(date_trunc('day', now(), 'UTC'), date_trunc('day', now(), 'UTC') + interval '24 hours')",
+        );
+        let installs = Spi::get_one::<pgrx::JsonB>(
+            "SELECT jsonb_object_agg(channel, installs) FROM (SELECT channel, sum(installs) AS installs \
+             FROM liveupdate.stats_versions GROUP BY channel) AS per",
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_eq!(installs, json!({"production": 1, "qa": 1, "": 2}));
+        let on_production = Spi::get_one::<pgrx::JsonB>(
+            "SELECT liveupdate.api_channel_devices('{\"app_id\": \"com.acme.app\", \"channel\": \"production\"}')",
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_eq!(on_production["devices"], 1, "{on_production}");
+    }
+
     #[pg_test]
     fn reported_failures_block_the_bundle_until_the_channel_changes() {
         fixture();

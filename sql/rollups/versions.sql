@@ -1,7 +1,9 @@
 -- Run by _aggregate_chunk (extension/src/rollups.rs) for the chunk of events received from $1 on
 -- (within one UTC day; the function runs with TimeZone UTC), over pg_temp.stats_chunk.
 -- Per-version counters (protocol.md §5.5), production builds on real devices only, by the
--- device's effective channel.
+-- device's effective channel, chosen as resolve.sql chooses it: its override, else the channel
+-- it names when it may select it (_channel_selectable_by_name), else, when it names none, its
+-- platform's public channel; '' when none.
 WITH counted AS (
     SELECT c.* FROM pg_temp.stats_chunk AS c
     WHERE c.counts AND c.bundle_id IS NOT NULL
@@ -30,7 +32,10 @@ WITH counted AS (
     LEFT JOIN liveupdate.channels AS oc ON oc.id = o.channel_id
     LEFT JOIN liveupdate.devices AS d ON d.app_id = x.app_id AND d.device_id = x.device_id
     LEFT JOIN liveupdate.channels AS dc ON dc.app_id = x.app_id AND dc.name = d.default_channel
+        AND liveupdate._channel_selectable_by_name(dc.public, dc.allow_device_self_set, dc.ios, dc.android,
+                                                   dc.electron, x.platform)
     LEFT JOIN public_channels AS pc ON pc.app_id = x.app_id AND pc.platform = x.platform
+        AND coalesce(d.default_channel, '') = ''
     ORDER BY x.app_id, x.device_id
 )
 INSERT INTO liveupdate.stats_versions AS v (app_id, hour, version_name, channel, gets, installs, fails,

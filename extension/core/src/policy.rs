@@ -94,10 +94,18 @@ impl ChannelRules {
         self.public || self.allow_device_self_set
     }
 
+    /// A device of `platform` that names this channel (defaultChannel) is served from it: the
+    /// channel is open to devices and on for the platform. Otherwise the device has no channel
+    /// (there is no fallback). Its kind of build is checked afterwards, with refusal codes of
+    /// its own ([`check`]).
+    pub fn selectable_by_name(&self, platform: Platform) -> bool {
+        self.open_to_devices() && self.serves_platform(platform)
+    }
+
     /// The channels `/channel_self` offers a device: ones it may choose that serve its platform
     /// and its kind of build.
     pub fn offered_to(&self, platform: Platform, is_emulator: bool, is_prod: bool) -> bool {
-        self.open_to_devices() && self.serves_platform(platform) && self.serves_build(is_emulator, is_prod)
+        self.selectable_by_name(platform) && self.serves_build(is_emulator, is_prod)
     }
 }
 
@@ -223,5 +231,24 @@ mod tests {
         assert!(channel.offered_to(Platform::Android, false, true), "public channels are offered too");
         channel.allow_device = false;
         assert!(!channel.offered_to(Platform::Android, false, true));
+    }
+
+    #[test]
+    fn a_named_channel_is_selectable_when_open_to_devices_and_on_for_the_platform() {
+        let mut channel = ChannelRules::with_defaults("beta");
+        assert!(!channel.selectable_by_name(Platform::Android), "private");
+        channel.public = true;
+        assert!(channel.selectable_by_name(Platform::Android));
+        channel.public = false;
+        channel.allow_device_self_set = true;
+        channel.allow_emulator = false;
+        channel.allow_prod = false;
+        assert!(
+            channel.selectable_by_name(Platform::Android),
+            "the build is checked later, with its own code"
+        );
+        channel.android = false;
+        assert!(!channel.selectable_by_name(Platform::Android));
+        assert!(channel.selectable_by_name(Platform::Electron));
     }
 }

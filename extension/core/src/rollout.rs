@@ -21,6 +21,13 @@ pub fn includes(device_id: &str, rollout_id: i64, basis_points: u32) -> bool {
     bucket(device_id, rollout_id) < basis_points.min(FULL)
 }
 
+/// Whether a channel's running rollout serves the device its bundle now: the rollout is not
+/// paused and the device is inside its share. (A device already running the rollout's bundle
+/// keeps it regardless; that is the caller's other reason, protocol.md §3.2.)
+pub fn selects(device_id: &str, rollout_id: i64, basis_points: u32, paused: bool) -> bool {
+    !paused && includes(device_id, rollout_id, basis_points)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +59,13 @@ mod tests {
             devices.iter().take(1_000).filter(|d| includes(d, 1, 5_000) == includes(d, 2, 5_000)).count();
         assert!((400..600).contains(&same), "rollouts draw independent samples: {same}");
         assert!(!includes(&devices[0], 1, 0) && includes(&devices[0], 1, FULL));
+    }
+
+    #[test]
+    fn a_paused_rollout_selects_nobody() {
+        let d = device(7);
+        assert!(selects(&d, 3, FULL, false));
+        assert!(!selects(&d, 3, FULL, true));
+        assert!(!selects(&d, 3, 0, false));
     }
 }
