@@ -1,5 +1,5 @@
 # The two commands of the README, plus the benchmark. Each works on a fresh Debian 12 machine as root.
-.PHONY: serve test bench bench-bundles bench-stats bench-console migrate package test-packages test-containers fuzz
+.PHONY: serve test bench bench-compare bench-bundles bench-stats bench-console migrate package test-packages test-containers fuzz
 
 serve:  ## install what is missing, build, start PostgreSQL + the gateway on 127.0.0.1:8080
 	bash .ci/serve
@@ -9,6 +9,9 @@ test:   ## every test tier (see .ci/test)
 
 bench:  ## the update-check benchmark recorded in the README (see .ci/bench)
 	bash .ci/bench
+
+bench-compare:  ## this tree against a baseline commit (BENCH_BASELINE), as ratios, in one run (see .ci/bench-compare)
+	bash .ci/bench-compare
 
 bench-bundles:  ## bundle upload, download, delta and storage figures (see .ci/bench-bundles)
 	bash .ci/bench-bundles
