@@ -144,6 +144,22 @@ fn a_release_is_managed_end_to_end() {
     assert_eq!(deployed.json()["bundle"], "1.2.0");
     assert_eq!(offered(&s, &device).as_deref(), Some("1.2.0"));
 
+    // The channel's failure guard: its defaults, then changed; omitted settings are kept.
+    let guard_path = format!("/v1/apps/{APP}/channels/production/guard");
+    let guard = s.call("GET", &guard_path, &key, None).json();
+    assert_eq!(
+        (guard["settings"]["deploy_action"].as_str(), &guard["decisions"]),
+        (Some("rollback"), &json!([]))
+    );
+    let changed = s
+        .call("PUT", &guard_path, &key, Some(json!({"rollout_action": "alert", "max_failure_rate": 0.1})))
+        .json();
+    assert_eq!(
+        (&changed["settings"]["rollout_action"], &changed["settings"]["max_failure_rate"]),
+        (&json!("alert"), &json!(0.1))
+    );
+    assert_eq!(changed["settings"]["deploy_action"], "rollback");
+
     // A second channel and an override send one device elsewhere.
     s.call(
         "POST",
