@@ -158,6 +158,9 @@ fn rollups_and_the_guard_run_on_the_gateway_timer() {
         (&hours[0]["monthly_active_devices"], &hours[0]["storage_bytes"]),
         (&Value::Null, &Value::Null)
     );
+    let hourly_versions: Vec<&Value> =
+        hours.iter().flat_map(|hour| hour["versions"].as_array().unwrap()).collect();
+    assert!(!hourly_versions.is_empty() && hourly_versions.iter().all(|v| v["devices"].is_null()));
 
     // The guard's decision through the management API and the CLI.
     let guard_path = format!("/v1/apps/{APP}/channels/production/guard");
