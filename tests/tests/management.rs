@@ -203,6 +203,21 @@ fn a_release_is_managed_end_to_end() {
     assert_eq!(removed.json(), json!({"removed": true}));
     assert_eq!(offered(&s, &device).as_deref(), Some("1.2.0"));
 
+    // A progressive rollout on production: the channel shows it while it runs.
+    let rollout_path = format!("/v1/apps/{APP}/channels/production/rollout");
+    let started = s.call(
+        "POST",
+        &rollout_path,
+        &key,
+        Some(json!({"action": "start", "bundle": "1.3.0-beta.1", "basis_points": 2500})),
+    );
+    assert_eq!(
+        started.json()["rollout"],
+        json!({"bundle": "1.3.0-beta.1", "basis_points": 2500, "paused": false})
+    );
+    let abandoned = s.call("POST", &rollout_path, &key, Some(json!({"action": "abandon"})));
+    assert_eq!(abandoned.json()["rollout"], Value::Null);
+
     // Deployed bundles cannot be deleted; others are soft-deleted and leave the listing.
     assert_error(
         &s.call("DELETE", &format!("/v1/apps/{APP}/bundles/1.2.0"), &key, None),
@@ -254,6 +269,22 @@ fn a_release_is_managed_end_to_end() {
     assert_eq!(s.call("DELETE", &format!("/v1/keys/{new_id}"), &key, None).json(), json!({"revoked": true}));
     assert_error(&s.call("GET", &format!("/v1/apps/{APP}"), &new_key, None), 401, "invalid_api_key");
     assert_error(&s.call("DELETE", &format!("/v1/keys/{new_id}"), &key, None), 404, "not_found");
+
+    // The channel's history, and a rollback to the bundle it had before (builtin).
+    let history_path = format!("/v1/apps/{APP}/channels/production/history");
+    let history = s.call("GET", &history_path, &key, None).json();
+    assert_eq!(
+        (&history["deploys"][0]["to"], &history["deploys"][0]["reason"]),
+        (&json!("1.2.0"), &json!("deploy"))
+    );
+    let rolled_back =
+        s.call("POST", &format!("/v1/apps/{APP}/channels/production/rollback"), &key, Some(json!({})));
+    assert_eq!(rolled_back.json()["bundle"], "builtin");
+    let history = s.call("GET", &history_path, &key, None).json();
+    assert_eq!(
+        (&history["deploys"][0]["from"], &history["deploys"][0]["to"], &history["deploys"][0]["reason"]),
+        (&json!("1.2.0"), &json!("builtin"), &json!("rollback"))
+    );
 
     // The document describing all this needs no key.
     let document = http::request(s.gw.addr, "GET", "/v1/openapi.json", &[], b"").json();

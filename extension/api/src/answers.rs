@@ -289,16 +289,33 @@ pub struct ChannelHistory {
     pub deploys: Vec<Deploy>,
 }
 
-/// One deployment: from, to (bundle versions or builtin), to_signed_by, deployed_at, deployed_by
-/// (key:<id>, user:<sub> or role:<name>).
+/// Why a channel's bundle changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployReason {
+    /// The channel's first bundle.
+    Created,
+    Deploy,
+    /// A rollback (rollbackChannel).
+    Rollback,
+    /// The failure guard rolled the channel back.
+    Guard,
+}
+
+/// One deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Deploy {
+    /// The bundle before (a version or builtin); null for the channel's first.
     pub from: Option<String>,
+    /// The bundle after (a version or builtin).
     pub to: Option<String>,
+    /// The signing key that signed the bundle after, if any.
     pub to_signed_by: Option<String>,
+    pub reason: DeployReason,
     #[schemars(extend("format" = "date-time"))]
     pub deployed_at: String,
+    /// key:<id>, user:<sub>, role:<name>, or guard (the failure guard).
     pub deployed_by: String,
 }
 
