@@ -143,6 +143,18 @@ fn a_release_is_managed_end_to_end() {
     );
     assert_eq!(deployed.json()["bundle"], "1.2.0");
     assert_eq!(offered(&s, &device).as_deref(), Some("1.2.0"));
+    let production = s.call("GET", &format!("/v1/apps/{APP}/channels/production"), &key, None).json();
+    assert_eq!((&production["bundle"], &production["rollout"]), (&json!("1.2.0"), &Value::Null));
+    let noted = s.call(
+        "PATCH",
+        &format!("/v1/apps/{APP}/bundles/1.2.0"),
+        &key,
+        Some(json!({"link": "https://acme.test/notes"})),
+    );
+    assert_eq!(
+        (&noted.json()["link"], &noted.json()["comment"]),
+        (&json!("https://acme.test/notes"), &json!("first"))
+    );
 
     // The channel's failure guard: its defaults, then changed; omitted settings are kept.
     let guard_path = format!("/v1/apps/{APP}/channels/production/guard");
@@ -193,6 +205,9 @@ fn a_release_is_managed_end_to_end() {
         .call("GET", &format!("/v1/apps/{APP}/devices?channel=beta%20team&platform=android"), &key, None)
         .json();
     assert_eq!(listed["devices"][0]["channel_override"], "beta team");
+    let one =
+        s.call("GET", &format!("/v1/apps/{APP}/devices/7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"), &key, None);
+    assert_eq!(one.json(), listed["devices"][0]);
     assert_eq!(listed["next_cursor"], Value::Null);
     let removed = s.call(
         "DELETE",
@@ -285,6 +300,11 @@ fn a_release_is_managed_end_to_end() {
         (&history["deploys"][0]["from"], &history["deploys"][0]["to"], &history["deploys"][0]["reason"]),
         (&json!("1.2.0"), &json!("builtin"), &json!("rollback"))
     );
+
+    // The app made at the start goes, with everything of it.
+    let gone = s.call("DELETE", "/v1/apps/com.acme.new", &key, None);
+    assert_eq!(gone.json(), json!({"deleted": true}));
+    assert_error(&s.call("GET", "/v1/apps/com.acme.new", &key, None), 404, "not_found");
 
     // The document describing all this needs no key.
     let document = http::request(s.gw.addr, "GET", "/v1/openapi.json", &[], b"").json();
