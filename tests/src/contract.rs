@@ -78,6 +78,10 @@ mod tests {
         assert!(wrong.is_err(), "a wrong type is caught");
         let missing = std::panic::catch_unwind(|| check_answer("GET", "/v1/apps", &response(200, json!({}))));
         assert!(missing.is_err(), "a missing field is caught");
+        let undocumented = std::panic::catch_unwind(|| {
+            check_answer("DELETE", "/v1/keys/3", &response(200, json!({"revoked": true, "at": "now"})))
+        });
+        assert!(undocumented.is_err(), "an undocumented field is caught");
         let unknown_code = std::panic::catch_unwind(|| {
             check_answer("GET", "/v1/x", &response(404, json!({"error": "nope", "message": "m"})))
         });

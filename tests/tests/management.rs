@@ -143,6 +143,34 @@ fn a_release_is_managed_end_to_end() {
     );
     assert_eq!(deployed.json()["bundle"], "1.2.0");
     assert_eq!(offered(&s, &device).as_deref(), Some("1.2.0"));
+    let production = s.call("GET", &format!("/v1/apps/{APP}/channels/production"), &key, None).json();
+    assert_eq!((&production["bundle"], &production["rollout"]), (&json!("1.2.0"), &Value::Null));
+    let noted = s.call(
+        "PATCH",
+        &format!("/v1/apps/{APP}/bundles/1.2.0"),
+        &key,
+        Some(json!({"link": "https://acme.test/notes"})),
+    );
+    assert_eq!(
+        (&noted.json()["link"], &noted.json()["comment"]),
+        (&json!("https://acme.test/notes"), &json!("first"))
+    );
+
+    // The channel's failure guard: its defaults, then changed; omitted settings are kept.
+    let guard_path = format!("/v1/apps/{APP}/channels/production/guard");
+    let guard = s.call("GET", &guard_path, &key, None).json();
+    assert_eq!(
+        (guard["settings"]["deploy_action"].as_str(), &guard["decisions"]),
+        (Some("rollback"), &json!([]))
+    );
+    let changed = s
+        .call("PUT", &guard_path, &key, Some(json!({"rollout_action": "alert", "max_failure_rate": 0.1})))
+        .json();
+    assert_eq!(
+        (&changed["settings"]["rollout_action"], &changed["settings"]["max_failure_rate"]),
+        (&json!("alert"), &json!(0.1))
+    );
+    assert_eq!(changed["settings"]["deploy_action"], "rollback");
 
     // A second channel and an override send one device elsewhere.
     s.call(
@@ -177,6 +205,9 @@ fn a_release_is_managed_end_to_end() {
         .call("GET", &format!("/v1/apps/{APP}/devices?channel=beta%20team&platform=android"), &key, None)
         .json();
     assert_eq!(listed["devices"][0]["channel_override"], "beta team");
+    let one =
+        s.call("GET", &format!("/v1/apps/{APP}/devices/7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"), &key, None);
+    assert_eq!(one.json(), listed["devices"][0]);
     assert_eq!(listed["next_cursor"], Value::Null);
     let removed = s.call(
         "DELETE",
@@ -186,6 +217,21 @@ fn a_release_is_managed_end_to_end() {
     );
     assert_eq!(removed.json(), json!({"removed": true}));
     assert_eq!(offered(&s, &device).as_deref(), Some("1.2.0"));
+
+    // A progressive rollout on production: the channel shows it while it runs.
+    let rollout_path = format!("/v1/apps/{APP}/channels/production/rollout");
+    let started = s.call(
+        "POST",
+        &rollout_path,
+        &key,
+        Some(json!({"action": "start", "bundle": "1.3.0-beta.1", "basis_points": 2500})),
+    );
+    assert_eq!(
+        started.json()["rollout"],
+        json!({"bundle": "1.3.0-beta.1", "basis_points": 2500, "paused": false})
+    );
+    let abandoned = s.call("POST", &rollout_path, &key, Some(json!({"action": "abandon"})));
+    assert_eq!(abandoned.json()["rollout"], Value::Null);
 
     // Deployed bundles cannot be deleted; others are soft-deleted and leave the listing.
     assert_error(
@@ -238,6 +284,27 @@ fn a_release_is_managed_end_to_end() {
     assert_eq!(s.call("DELETE", &format!("/v1/keys/{new_id}"), &key, None).json(), json!({"revoked": true}));
     assert_error(&s.call("GET", &format!("/v1/apps/{APP}"), &new_key, None), 401, "invalid_api_key");
     assert_error(&s.call("DELETE", &format!("/v1/keys/{new_id}"), &key, None), 404, "not_found");
+
+    // The channel's history, and a rollback to the bundle it had before (builtin).
+    let history_path = format!("/v1/apps/{APP}/channels/production/history");
+    let history = s.call("GET", &history_path, &key, None).json();
+    assert_eq!(
+        (&history["deploys"][0]["to"], &history["deploys"][0]["reason"]),
+        (&json!("1.2.0"), &json!("deploy"))
+    );
+    let rolled_back =
+        s.call("POST", &format!("/v1/apps/{APP}/channels/production/rollback"), &key, Some(json!({})));
+    assert_eq!(rolled_back.json()["bundle"], "builtin");
+    let history = s.call("GET", &history_path, &key, None).json();
+    assert_eq!(
+        (&history["deploys"][0]["from"], &history["deploys"][0]["to"], &history["deploys"][0]["reason"]),
+        (&json!("1.2.0"), &json!("builtin"), &json!("rollback"))
+    );
+
+    // The app made at the start goes, with everything of it.
+    let gone = s.call("DELETE", "/v1/apps/com.acme.new", &key, None);
+    assert_eq!(gone.json(), json!({"deleted": true}));
+    assert_error(&s.call("GET", "/v1/apps/com.acme.new", &key, None), 404, "not_found");
 
     // The document describing all this needs no key.
     let document = http::request(s.gw.addr, "GET", "/v1/openapi.json", &[], b"").json();

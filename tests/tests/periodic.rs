@@ -9,7 +9,7 @@
 use std::process::Command;
 
 use liveupdate_e2e::device::{Device, Outcome};
-use liveupdate_e2e::{Gateway, OwnCluster, TestDb, eventually, free_port, http};
+use liveupdate_e2e::{Gateway, OwnCluster, TestDb, contract, eventually, free_port, http};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.periodic";
@@ -117,7 +117,9 @@ fn rollups_and_the_guard_run_on_the_gateway_timer() {
     let path = format!("/v1/apps/{APP}/stats?from={day}&to={day}");
     let mut stats = Value::Null;
     assert!(eventually(20, || {
-        stats = http::request(gw.addr, "GET", &path, &[("x-api-key", key.as_str())], b"").json();
+        let response = http::request(gw.addr, "GET", &path, &[("x-api-key", key.as_str())], b"");
+        contract::check_answer("GET", &path, &response);
+        stats = response.json();
         stats["periods"][0]["installs"] == 60 && stats["periods"][0]["fails"] == 25
     }));
     let period = &stats["periods"][0];
@@ -146,6 +148,34 @@ fn rollups_and_the_guard_run_on_the_gateway_timer() {
     assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
     assert!(text.contains("1.1.0            gets 0, installs 60, fails 25 (29.4%), uninstalls 0"), "{text}");
     assert!(text.contains("production       gets 0, installs 60, fails 25"), "{text}");
+    // Per hour: a period for each hour of the day, without the per-day figures.
+    let hourly_path = format!("{path}&granularity=hour");
+    let hourly = http::request(gw.addr, "GET", &hourly_path, &[("x-api-key", key.as_str())], b"");
+    contract::check_answer("GET", &hourly_path, &hourly);
+    let hours = hourly.json()["periods"].as_array().unwrap().clone();
+    assert_eq!(hours.len(), 24);
+    assert_eq!(
+        (&hours[0]["monthly_active_devices"], &hours[0]["storage_bytes"]),
+        (&Value::Null, &Value::Null)
+    );
+    let hourly_versions: Vec<&Value> =
+        hours.iter().flat_map(|hour| hour["versions"].as_array().unwrap()).collect();
+    assert!(!hourly_versions.is_empty() && hourly_versions.iter().all(|v| v["devices"].is_null()));
+
+    // The guard's decision through the management API and the CLI.
+    let guard_path = format!("/v1/apps/{APP}/channels/production/guard");
+    let guard = http::request(gw.addr, "GET", &guard_path, &[("x-api-key", key.as_str())], b"");
+    contract::check_answer("GET", &guard_path, &guard);
+    let decided = &guard.json()["decisions"];
+    assert_eq!(
+        (
+            &decided[0]["target"],
+            &decided[0]["version_name"],
+            &decided[0]["rollout_id"],
+            &decided[0]["outcome"]
+        ),
+        (&json!("deploy"), &json!("1.1.0"), &Value::Null, &json!("rolled back to 1.0.0"))
+    );
     let guard = Command::new(std::env::var("LIVEUPDATE_CLI_BIN").unwrap())
         .args(["channel", "guard", APP, "production"])
         .env("LIVEUPDATE_SERVER", gw.base_url())
