@@ -171,7 +171,11 @@ pub fn update_available() -> Value {
             "link": {"type": "string"},
             "comment": {"type": "string"}
         },
-        "required": ["version", "url"]
+        "required": ["version"],
+        "description": "A bundle to install; {\"version\": \"builtin\"} alone reverts the device to its builtin bundle.",
+        "if": {"properties": {"version": {"const": "builtin"}}},
+        "then": true,
+        "else": {"required": ["url"]}
     })
 }
 
