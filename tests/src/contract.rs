@@ -135,6 +135,8 @@ mod tests {
         });
         assert!(undocumented.is_err(), "an undocumented status is caught");
         check_answer("POST", "/updates", &response(200, json!({"version": "builtin"})));
+        let on_builtin = json!({"error": "already_on_builtin", "message": "m", "kind": "up_to_date", "version": "builtin"});
+        check_answer("POST", "/updates", &response(200, on_builtin));
         let no_url = std::panic::catch_unwind(|| {
             check_answer("POST", "/updates", &response(200, json!({"version": "1.0.1"})))
         });

@@ -169,10 +169,13 @@ pub fn update_available() -> Value {
             "checksum": {"type": "string"},
             "manifest": {"type": "array", "items": manifest_entry(&[])},
             "link": {"type": "string"},
-            "comment": {"type": "string"}
+            "comment": {"type": "string"},
+            "error": false,
+            "kind": false,
+            "message": false
         },
         "required": ["version"],
-        "description": "A bundle to install; {\"version\": \"builtin\"} alone reverts the device to its builtin bundle.",
+        "description": "A bundle to install; {\"version\": \"builtin\"} alone reverts the device to its builtin bundle. Never error, kind or message: plugins read those as a refusal.",
         "if": {"properties": {"version": {"const": "builtin"}}},
         "then": true,
         "else": {"required": ["url"]}
