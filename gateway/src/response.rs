@@ -33,7 +33,7 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: &'static str,
     pub retry_after_seconds: Option<u64>,
-    pub allow: Option<&'static str>,
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -45,9 +45,9 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found")
     }
 
-    pub fn method_not_allowed(allow: &'static str) -> ApiError {
+    pub fn method_not_allowed(allow: &str) -> ApiError {
         ApiError {
-            allow: Some(allow),
+            allow: Some(allow.to_owned()),
             ..ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
         }
     }
@@ -82,8 +82,8 @@ impl ApiError {
         if let Some(seconds) = self.retry_after_seconds {
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
-        if let Some(allow) = self.allow {
-            response.headers_mut().insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
+        if let Some(allow) = self.allow.and_then(|allow| HeaderValue::from_str(&allow).ok()) {
+            response.headers_mut().insert(hyper::header::ALLOW, allow);
         }
         response
     }

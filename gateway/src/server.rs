@@ -12,13 +12,14 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use liveupdate_api::routes::Service;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::client_address::client_address;
 use crate::connection_limit::ConnectionsPerAddress;
 use crate::response::{ApiError, Body};
-use crate::router::Endpoint;
+use crate::router::{self, Endpoint};
 use crate::state::State;
 use crate::{console, files, handlers, management};
 
@@ -28,22 +29,32 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
     let endpoint = Endpoint::parse(request.method(), request.uri().path());
     // The address per-address limits count (the forwarded client's behind trusted proxies).
     let client = client_address(state.config.forwarded_by.as_ref(), request.headers(), peer);
-    let result = match endpoint {
-        Endpoint::UpdateCheck => handlers::update_check(state, request, client).await,
-        Endpoint::ManifestSize => handlers::manifest_size(state, request, client).await,
-        Endpoint::Stats => handlers::record_stats(state, request, client).await,
-        Endpoint::ChannelSelf(operation) => handlers::channel_self(state, request, operation, client).await,
-        Endpoint::Management => Ok(management::handle(state, request, client).await),
-        Endpoint::File => {
-            let key = request.uri().path().trim_start_matches("/files/");
-            files::serve(state, request.method(), key, request.headers()).await
+    let result = match &endpoint {
+        Endpoint::Gateway { service, .. } => match service {
+            Service::UpdateCheck => handlers::update_check(state, request, client).await,
+            Service::ManifestSize => handlers::manifest_size(state, request, client).await,
+            Service::Stats => handlers::record_stats(state, request, client).await,
+            Service::ChannelSelf(operation) => {
+                handlers::channel_self(state, request, *operation, client).await
+            }
+            Service::File => {
+                let key = endpoint.parameter("key").unwrap_or_default();
+                files::serve(state, request.method(), key, request.headers()).await
+            }
+            Service::Console => console::serve(request.method(), request.uri().path(), request.headers()),
+            Service::UpdatesHealth | Service::StatsHealth | Service::Health => Ok(handlers::status_ok()),
+            Service::Ready => handlers::ready(state).await,
+            Service::Metrics => Ok(handlers::metrics(state)),
+            Service::OpenApi => Ok(management::openapi()),
+        },
+        Endpoint::Management(call) => Ok(management::handle(state, request, call.clone(), client).await),
+        Endpoint::MethodNotAllowed { allow, .. } if router::is_management(request.uri().path()) => {
+            Ok(management::method_not_allowed(allow))
         }
-        Endpoint::Console => console::serve(request.method(), request.uri().path(), request.headers()),
-        Endpoint::UpdatesHealth | Endpoint::StatsHealth | Endpoint::Health => Ok(handlers::status_ok()),
-        Endpoint::Ready => handlers::ready(state).await,
-        Endpoint::Metrics => Ok(handlers::metrics(state)),
-        Endpoint::MethodNotAllowed { allow } => Err(ApiError::method_not_allowed(allow)),
-        Endpoint::NotFound => Err(ApiError::not_found()),
+        Endpoint::MethodNotAllowed { allow, .. } => Err(ApiError::method_not_allowed(allow)),
+        Endpoint::NotFound { management: true } => Ok(management::not_found()),
+        Endpoint::NotFound { management: false } => Err(ApiError::not_found()),
+        Endpoint::BadPath => Ok(management::bad_path()),
     };
     let response = result.unwrap_or_else(ApiError::into_response);
     let status = response.status().as_u16();

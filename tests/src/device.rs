@@ -102,8 +102,11 @@ impl Device {
     }
 
     /// Sends the update check and returns the raw answer and what this plugin line makes of it.
+    /// Both are held to the OpenAPI document.
     pub fn check(&self, gateway: SocketAddr) -> (http::Response, Outcome) {
+        crate::contract::check_device_request("POST", "/updates", &self.body());
         let response = http::post_json(gateway, "/updates", &self.body());
+        crate::contract::check_answer("POST", "/updates", &response);
         let outcome = read_answer(&self.plugin_version, response.status, &response.json());
         (response, outcome)
     }

@@ -7,18 +7,21 @@
 //! No pgrx and no database here: the gateway, the CLI and the tests all depend on this crate.
 
 pub mod answers;
+pub mod device;
 pub mod openapi;
 pub mod requests;
+pub mod routes;
 
 use schemars::generate::SchemaGenerator;
 use schemars::{JsonSchema, Schema};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// An HTTP method of the management API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An HTTP method the gateway serves, in the order `Allow` headers list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Method {
     Get,
+    Head,
     Post,
     Put,
     Patch,
@@ -29,6 +32,7 @@ impl Method {
     pub const fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
+            Method::Head => "HEAD",
             Method::Post => "POST",
             Method::Put => "PUT",
             Method::Patch => "PATCH",
@@ -36,9 +40,9 @@ impl Method {
         }
     }
 
-    /// GET and DELETE take their inputs from the query string; the others from a JSON body.
+    /// GET, HEAD and DELETE take their inputs from the query string; the others from a JSON body.
     pub const fn has_body(self) -> bool {
-        !matches!(self, Method::Get | Method::Delete)
+        !matches!(self, Method::Get | Method::Head | Method::Delete)
     }
 }
 

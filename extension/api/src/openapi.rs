@@ -1,13 +1,16 @@
-//! The OpenAPI 3.1 document of the management API, generated from [`OPERATIONS`]: paths,
-//! parameters and bodies from the request types, answers from the answer types (JSON Schema
-//! 2020-12, which OpenAPI 3.1 uses as is). What no type says (the API's introduction, the
-//! authentication schemes, the refusals' meanings) is written here once.
+//! The OpenAPI 3.1 document of everything the gateway serves, generated from the route table
+//! ([`routes::all`]): the management operations' paths, parameters and bodies from their request
+//! types and answers from their answer types (JSON Schema 2020-12, which OpenAPI 3.1 uses as is);
+//! the device protocol's bodies from the core crate's field tables ([`device`]). What no type says
+//! (the introduction, the authentication schemes, the refusals' meanings, the gateway's own
+//! answers) is written here once.
 
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use crate::answers::Refusal;
-use crate::{Input, OPERATIONS, Route};
+use crate::routes::{self, GatewayRoute, Served, Service};
+use crate::{Input, Method, Route, device};
 
 /// The document, as served at `/v1/openapi.json` and committed at `gateway/src/openapi.json`.
 pub fn document() -> Value {
@@ -21,30 +24,37 @@ pub fn document() -> Value {
     let error_schema = answers.subschema_for::<Refusal>();
     let mut paths = Map::new();
     let mut bodies = Map::new();
-    for route in OPERATIONS {
-        let operation = operation(route, &mut answers, &mut requests, &mut bodies);
-        let path = paths.entry(route.path).or_insert_with(|| json!({}));
-        path[route.method.as_str().to_lowercase()] = operation;
+    for route in routes::all() {
+        let operation = match route {
+            Served::Operation(route) => operation(route, &mut answers, &mut requests, &mut bodies),
+            Served::Gateway(route) => gateway_operation(route),
+        };
+        let path = paths.entry(route.path()).or_insert_with(|| json!({}));
+        path[route.method().as_str().to_lowercase()] = operation;
     }
-    paths.insert("/v1/openapi.json".to_owned(), openapi_path());
     let mut schemas: Map<String, Value> = answers.take_definitions(true).into_iter().collect();
     schemas.extend(bodies);
+    schemas.extend(gateway_schemas());
     let mut document = json!({
         "openapi": "3.1.0",
         "info": {
-            "title": "liveupdate management API",
+            "title": "liveupdate gateway",
             "version": "1",
-            "description": "Management API of the liveupdate gateway. Authenticate with an API key (\"lu_\" followed by 64 hex characters) in the x-api-key header or as \"Authorization: Bearer <key>\"; a bare key in Authorization is accepted too. Key modes grant increasing rights: read < upload < write < all. A key limited to some apps cannot manage keys or create apps. Request bodies are JSON objects and unknown fields are refused with 400; GET and DELETE take their inputs from the query string. Every response is JSON, and errors use the Error schema."
+            "description": "Everything the liveupdate gateway serves. The device protocol (/updates, /stats, /channel_self: what the Capacitor updater plugin calls), stored bundle files, health and metrics, and the web console need no authentication. The management API (/v1) does: authenticate with an API key (\"lu_\" followed by 64 hex characters) in the x-api-key header or as \"Authorization: Bearer <key>\"; a bare key in Authorization is accepted too. Key modes grant increasing rights: read < upload < write < all. A key limited to some apps cannot manage keys or create apps. Management request bodies are JSON objects and unknown fields are refused with 400; GET and DELETE take their inputs from the query string. Every management response is JSON, and errors use the Error schema. A path answers 405 method_not_allowed, with an Allow header listing its methods, to any method it does not serve, and unknown paths 404 not_found."
         },
         "servers": [{"url": "/"}],
         "security": [{"ApiKeyHeader": []}, {"BearerAuth": []}],
         "tags": [
+            {"name": "device", "description": "The device protocol, as the Capacitor updater plugin speaks it. No authentication."},
+            {"name": "files", "description": "Stored bundle objects, for devices and CDNs. No authentication."},
+            {"name": "service", "description": "Probes and metrics for operators. No authentication."},
             {"name": "apps", "description": "Applications."},
             {"name": "channels", "description": "Release channels and deployments."},
             {"name": "bundles", "description": "Web bundles."},
             {"name": "devices", "description": "Devices and channel assignments."},
             {"name": "keys", "description": "API keys."},
-            {"name": "meta", "description": "This document."}
+            {"name": "meta", "description": "This document."},
+            {"name": "console", "description": "The web console: a page for browsers, which asks for an API key and calls the management API with it."}
         ],
         "paths": paths,
         "components": {
@@ -240,14 +250,268 @@ fn strip_fields(schema: &mut Value, fields: &[&str]) {
     schema.as_object_mut().map(|schema| schema.remove("$schema"));
 }
 
-/// `GET /v1/openapi.json`, served by the gateway without authentication.
-fn openapi_path() -> Value {
-    json!({"get": {
-        "operationId": "getOpenApi",
-        "summary": "Get this OpenAPI document",
-        "tags": ["meta"],
-        "description": "No authentication required.",
-        "security": [],
-        "responses": {"200": {"description": "The OpenAPI document.", "content": {"application/json": {"schema": {"type": "object"}}}}}
-    }})
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// The schemas of the gateway's own routes, by name.
+fn gateway_schemas() -> Map<String, Value> {
+    use liveupdate_core::channel::Operation;
+    let mut schemas = Map::new();
+    let mut add = |name: &str, schema: Value| schemas.insert(name.to_owned(), schema);
+    add("DeviceInfo", device::update_request());
+    add("DeviceRefusal", device::refusal());
+    add("UpdateAvailable", device::update_available());
+    add("ManifestSizeRequest", device::manifest_size_request());
+    add("ManifestSize", device::manifest_size_answer());
+    add("StatsEvent", device::stats_event());
+    add("StatsRequest", device::stats_request(&schema_ref("StatsEvent")));
+    add("StatsResult", device::stats_answer());
+    for operation in [Operation::Set, Operation::Get, Operation::List, Operation::Unset] {
+        let name = channel_schema_name(operation);
+        add(&format!("{name}Request"), device::channel_request(operation));
+        add(&name, device::channel_answer(operation));
+    }
+    add(
+        "Status",
+        json!({"type": "object", "properties": {"status": {"const": "ok"}}, "required": ["status"]}),
+    );
+    schemas
+}
+
+/// `ChannelSelfSet`, `ChannelSelfGet`, ...: the answer's schema name (`...Request`: the request's).
+fn channel_schema_name(operation: liveupdate_core::channel::Operation) -> String {
+    let verb = operation.as_str();
+    format!("ChannelSelf{}{}", verb[..1].to_uppercase(), &verb[1..])
+}
+
+/// What the gateway's own routes answer when refusing, besides their own statuses.
+const DEVICE_REFUSALS: &[(u16, &str)] = &[
+    (
+        400,
+        "The request does not match its schema (invalid_json_parse_body, invalid_json_body, missing_device_id, missing_app_id, semver_error, invalid_app_id, invalid_query_parameters).",
+    ),
+    (408, "The body did not arrive in time (request_timeout)."),
+    (413, "The body is too large (payload_too_large)."),
+    (
+        429,
+        "The app is not hosted here (on_premise_app), a rate limit was reached (too_many_requests), or too many bodies are pending from this address (too_many_pending_bodies).",
+    ),
+    (500, "Unexpected server error (unknown_error)."),
+    (503, "The database is unavailable, or too many request bodies are in memory; retry later."),
+];
+
+fn device_response(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn device_refusal(status: u16, description: &str) -> Value {
+    let mut response = device_response(description, schema_ref("DeviceRefusal"));
+    if matches!(status, 429 | 503) {
+        response["headers"] = json!({"Retry-After": {"$ref": "#/components/headers/RetryAfter"}});
+    }
+    response
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+/// A query parameter for each of a request schema's properties.
+fn query_parameters(request: &Value, all_optional: bool) -> Vec<Value> {
+    let required: Vec<&str> = request["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let properties = request["properties"].as_object().cloned().unwrap_or_default();
+    properties
+        .iter()
+        .map(|(name, schema)| {
+            parameter(name, "query", !all_optional && required.contains(&name.as_str()), schema)
+        })
+        .collect()
+}
+
+/// One of the gateway's own routes: no key, its request and answers.
+fn gateway_operation(route: &GatewayRoute) -> Value {
+    use liveupdate_core::channel::Operation;
+    let mut operation = json!({
+        "operationId": route.id,
+        "summary": route.summary,
+        "tags": [route.group.name()],
+        "security": []
+    });
+    let mut responses = Map::new();
+    let mut refusals = false;
+    match route.service {
+        Service::UpdateCheck => {
+            operation["description"] = json!(
+                "The plugin's update check (protocol.md §2). A refusal or \"no update\" is a 200 with error, message and kind; a new bundle is a 200 without them. Unknown fields are ignored."
+            );
+            operation["requestBody"] = json_body(schema_ref("DeviceInfo"));
+            responses.insert(
+                "200".into(),
+                device_response(
+                    "A bundle to install, or why not.",
+                    json!({"oneOf": [schema_ref("UpdateAvailable"), schema_ref("DeviceRefusal")]}),
+                ),
+            );
+            refusals = true;
+        }
+        Service::ManifestSize => {
+            operation["description"] = json!(
+                "For getBundleDownloadSize() and getLatest({includeBundleSize: true}): the update check's fields, the bundle's version and the manifest entries the device is missing."
+            );
+            operation["requestBody"] = json_body(schema_ref("ManifestSizeRequest"));
+            responses.insert("200".into(), device_response("The size of each entry (size_unknown for entries that are not the bundle's), or a refusal.", json!({"oneOf": [schema_ref("ManifestSize"), schema_ref("DeviceRefusal")]})));
+            refusals = true;
+        }
+        Service::Stats => {
+            operation["description"] = json!(
+                "One event, or a batch of them (protocol.md §5). A single object refused by its schema is a 400; in a batch, each event's outcome is in results. Acknowledged only once stored."
+            );
+            operation["requestBody"] = json_body(schema_ref("StatsRequest"));
+            responses.insert("200".into(), device_response("Stored (results: one per event of a batch), or refused with 200 (mixed_app_ids, version_not_found, app_not_found).", json!({"oneOf": [schema_ref("StatsResult"), schema_ref("DeviceRefusal")]})));
+            refusals = true;
+        }
+        Service::ChannelSelf(verb) => {
+            let name = channel_schema_name(verb);
+            let request = device::channel_request(verb);
+            match verb {
+                Operation::Set | Operation::Get => {
+                    operation["requestBody"] = json_body(schema_ref(&format!("{name}Request")));
+                }
+                Operation::List => {
+                    operation["parameters"] = Value::Array(query_parameters(&request, false));
+                }
+                Operation::Unset => {
+                    operation["description"] = json!(
+                        "Current plugins never call it. The fields come from the query string or, as plugins before the X.34 lines send them, a JSON body; the body's fields win."
+                    );
+                    operation["parameters"] = Value::Array(query_parameters(&request, true));
+                    operation["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": schema_ref(&format!("{name}Request"))}}});
+                }
+            }
+            responses.insert("200".into(), device_response("The answer, or a refusal sent with 200 (missing_channel, channel_not_found, channel_self_set_not_allowed, public_channel_self_set_not_allowed, cannot_override).", json!({"oneOf": [schema_ref(&name), schema_ref("DeviceRefusal")]})));
+            refusals = true;
+        }
+        Service::UpdatesHealth | Service::StatsHealth | Service::Health => {
+            responses.insert("200".into(), device_response("Up.", schema_ref("Status")));
+        }
+        Service::Ready => {
+            responses.insert("200".into(), device_response("The database answers.", schema_ref("Status")));
+            responses.insert(
+                "503".into(),
+                device_refusal(503, "The database does not answer (database_unavailable)."),
+            );
+        }
+        Service::Metrics => {
+            responses.insert("200".into(), json!({
+                "description": "Responses by endpoint and status, durations, the database pool, device-state batching and request-body memory.",
+                "content": {"application/openmetrics-text; version=1.0.0; charset=utf-8": {"schema": {"type": "string"}}}
+            }));
+        }
+        Service::File => file_operation(route, &mut operation, &mut responses),
+        Service::OpenApi => {
+            responses
+                .insert("200".into(), device_response("The OpenAPI document.", json!({"type": "object"})));
+        }
+        Service::Console => console_operation(route, &mut operation, &mut responses),
+    }
+    if refusals {
+        for (status, description) in DEVICE_REFUSALS {
+            responses.insert(status.to_string(), device_refusal(*status, description));
+        }
+    }
+    operation["responses"] = Value::Object(responses);
+    operation
+}
+
+/// `GET`/`HEAD /files/{key}`: immutable, content-addressed objects, with single byte ranges.
+fn file_operation(route: &GatewayRoute, operation: &mut Value, responses: &mut Map<String, Value>) {
+    operation["description"] = json!(
+        "Objects never change: every answer may be cached forever and the key's last segment is the ETag. One byte range is honoured (206, or 416 when it starts past the end); several ranges get the whole object."
+    );
+    operation["parameters"] = json!([
+        {
+            "name": "key", "in": "path", "required": true,
+            "description": "The object's key, its slashes sent as they are (not percent-encoded): the rest of the path. Only the keys uploads create exist; others are 404.",
+            "schema": {"type": "string", "pattern": "^(files/[0-9a-f]{64}(\\.br)?|zips/[0-9a-f]{64}\\.zip)$"}
+        },
+        {"name": "Range", "in": "header", "required": false, "schema": {"type": "string"}, "description": "One byte range, e.g. bytes=1024-."},
+        {"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}, "description": "Entity tags; a match (weak comparison) answers 304."}
+    ]);
+    let headers = json!({
+        "ETag": {"schema": {"type": "string"}},
+        "Cache-Control": {"schema": {"type": "string", "const": "public, max-age=31536000, immutable, no-transform"}},
+        "Accept-Ranges": {"schema": {"type": "string", "const": "bytes"}},
+        "Content-Length": {"schema": {"type": "integer", "minimum": 0}}
+    });
+    let bytes = |description: &str, range: bool| {
+        let mut response = json!({"description": description, "headers": headers.clone()});
+        if range {
+            response["headers"]["Content-Range"] =
+                json!({"schema": {"type": "string"}, "description": "bytes first-last/size."});
+        }
+        if route.method == Method::Get {
+            let binary =
+                json!({"schema": {"type": "string", "contentMediaType": "application/octet-stream"}});
+            response["content"] =
+                json!({"application/octet-stream": binary.clone(), "application/zip": binary});
+        }
+        response
+    };
+    responses.insert(
+        "200".into(),
+        bytes("The object: application/zip for zips/, else application/octet-stream.", false),
+    );
+    responses.insert("206".into(), bytes("The byte range asked for.", true));
+    responses.insert("304".into(), json!({"description": "If-None-Match matched.", "headers": headers}));
+    responses.insert("404".into(), device_refusal(404, "No such object (not_found)."));
+    responses.insert(
+        "416".into(),
+        json!({
+            "description": "The range starts past the end of the object.",
+            "headers": {"Content-Range": {"schema": {"type": "string"}, "description": "bytes */size."}}
+        }),
+    );
+    responses.insert(
+        "503".into(),
+        device_refusal(503, "Storage is unavailable (storage_unavailable); retry later."),
+    );
+}
+
+/// `GET`/`HEAD /console` and below. The console is listed here because the gateway routes it:
+/// the document covers every path served, so proxies, scanners and the route table's tests see
+/// the whole surface. It needs no key; the page asks for one and calls `/v1` with it.
+fn console_operation(route: &GatewayRoute, operation: &mut Value, responses: &mut Map<String, Value>) {
+    operation["description"] = json!(
+        "A single page: /console/assets/<build version>/<file> are its files, cached for a year; any other path is the page (never cached), which routes itself. Sent with a strict Content-Security-Policy, and brotli-compressed when accepted."
+    );
+    if route.rest_of_path {
+        operation["parameters"] = json!([{
+            "name": "path", "in": "path", "required": true,
+            "description": "The rest of the path, slashes included (not percent-encoded).",
+            "schema": {"type": "string"}
+        }]);
+    }
+    let mut page = json!({"description": "The page, or the asset asked for.", "headers": {
+        "Cache-Control": {"schema": {"type": "string"}},
+        "Content-Security-Policy": {"schema": {"type": "string"}}
+    }});
+    if route.method == Method::Get {
+        let text = json!({"schema": {"type": "string"}});
+        page["content"] = if route.rest_of_path {
+            json!({"text/html": text, "text/javascript": text, "text/css": text, "image/svg+xml": text, "image/png": text, "application/json": text})
+        } else {
+            json!({"text/html": text})
+        };
+    }
+    responses.insert("200".into(), page);
+    if route.rest_of_path {
+        responses.insert(
+            "404".into(),
+            device_refusal(404, "An asset of another build, or no such asset (not_found)."),
+        );
+    }
 }

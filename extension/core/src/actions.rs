@@ -107,6 +107,11 @@ pub fn is_known_action(action: &str) -> bool {
     PLUGIN_ACTIONS.contains(&action) || SERVER_ACTIONS.contains(&action)
 }
 
+/// Every allowed action: the plugin's, then the others.
+pub fn known_actions() -> impl Iterator<Item = &'static str> {
+    PLUGIN_ACTIONS.iter().chain(SERVER_ACTIONS).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use crate::request::UpdateRequest;
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// One manifest entry of the request.
-const ENTRY_SCHEMA: &[FieldSpec] =
+pub const ENTRY_SCHEMA: &[FieldSpec] =
     &[required("file_name", TEXT), required("file_hash", TEXT), optional("download_url", TEXT)];
 
 /// One manifest entry the device asks about.
