@@ -297,36 +297,36 @@ pub mod op {
             Channels, refusals &[403, 404, 409], "Move a channel back to the bundle it had before its current deployment (or builtin)",
             "Write rights. Devices follow at their next check, subject to the channel's rules. 409 invalid_state when there is no earlier deployment or that bundle was deleted." }
         ChannelHistory { "channelHistory", Get "/v1/apps/{app_id}/channels/{channel}/history" Query => "api_channel_history",
-            ChannelRecords => answers::ChannelHistory, 200 "Deployments: from, to (bundle versions or builtin), to_signed_by, deployed_at, deployed_by (key:<id>, user:<sub> or role:<name>).",
+            ChannelRecords => answers::ChannelHistory, 200 "The channel's deployments, newest first.",
             Channels, refusals READ, "A channel's deployments, newest first", "" }
         Rollout { "rollout", Post "/v1/apps/{app_id}/channels/{channel}/rollout" Json => "api_rollout",
             RolloutRequest => Channel, 200 "The channel.",
             Channels, refusals CHANGE_BODY_CONFLICT, "Start, change, pause, resume, promote or abandon a progressive rollout",
             "Write rights. start {bundle, basis_points} draws a new sample of devices; set {basis_points}: raising only adds devices, lowering only removes those above the line; promote makes the rollout's bundle the channel's (a deploy in its history); abandon ends it. 409 invalid_state without a rollout." }
         ChannelGuard { "channelGuard", Get "/v1/apps/{app_id}/channels/{channel}/guard" Query => "api_channel_guard",
-            ChannelRecords => answers::ChannelGuard, 200 "settings (deploy_action, rollout_action, max_failure_rate, confidence, min_attempts, min_failures, window_minutes, watch_minutes, cooldown_minutes) and decisions, newest first: target (deploy or rollout), version_name, action, outcome, attempts, failures, lower_bound, max_failure_rate, confidence, counted_since, decided_at.",
+            ChannelRecords => answers::ChannelGuard, 200 "The guard's settings and its decisions, newest first.",
             Channels, refusals READ, "A channel's failure-guard settings and latest decisions", "" }
         SetChannelGuard { "setChannelGuard", Put "/v1/apps/{app_id}/channels/{channel}/guard" Json => "api_set_channel_guard",
             SetChannelGuardRequest => answers::ChannelGuard, 200 "As GET.",
             Channels, refusals READ, "Change a channel's failure-guard settings",
             "Write rights. Any of deploy_action (off, alert, rollback), rollout_action (off, alert, pause, rollback), max_failure_rate and confidence (numbers between 0 and 1), min_attempts, min_failures, window_minutes, watch_minutes, cooldown_minutes; omitted settings are kept." }
         AppStats { "appStats", Get "/v1/apps/{app_id}/stats" Query => "api_app_stats",
-            AppStatsRequest => answers::AppStats, 200 "{app_id, granularity, from, to, fresh_until (every event received before it is counted), periods: [{start, active_devices, monthly_active_devices (day: the month's distinct devices to date), events, gets, installs, fails, uninstalls, bandwidth_bytes (gets \u{d7} zip size), served_bytes (sent by this gateway's /files), storage_bytes (day), versions: [{version, gets, installs, fails, uninstalls, bandwidth_bytes, devices, adoption}], channels: [{channel, gets, installs, fails, uninstalls, bandwidth_bytes}]}]}.",
+            AppStatsRequest => answers::AppStats, 200 "The figures of each period (hour or day) of the range, by version and by channel.",
             Apps, refusals READ, "An app's statistics for a range of UTC days", "" }
         AppsOverview { "appsOverview", Get "/v1/overview" Query => "api_apps_overview",
-            NoInput => answers::AppsOverview, 200 "{apps: [app fields, rights (read|upload|write|admin: the key's on the app), active_today (devices seen since 00:00 UTC), active_30_days, newest_bundle: {version, created_at} | null, last_day: {installs, fails, failure_rate | null} (production builds, last 24 hours)]}.",
+            NoInput => answers::AppsOverview, 200 "Each app with the key's rights on it, its active devices, newest bundle and last day's health.",
             Apps, refusals &[400], "Every app the key can see, with activity and health", "" }
         ChannelDevices { "channelDevices", Get "/v1/apps/{app_id}/channels/{channel}/devices" Query => "api_channel_devices",
-            ChannelDevicesRequest => answers::ChannelDevices, 200 "{channel, since, devices, bundles: [{version, devices, share}]}. A device is the channel's by its override, else its defaultChannel, else its platform's public channel.",
+            ChannelDevicesRequest => answers::ChannelDevices, 200 "The channel's devices seen since `since`, by bundle. A device is the channel's as /updates decides: by its override, else the channel its defaultChannel names when it may select it, else (naming none) its platform's public channel.",
             Channels, refusals READ, "A channel's devices by the bundle they run (a rollout's live share)", "" }
         BundleFiles { "bundleFiles", Get "/v1/apps/{app_id}/bundles/{version}/files" Query => "api_bundle_files",
-            BundleRef => answers::BundleFiles, 200 "{files: [{file_name, file_hash, download_url}]}, by file name.",
+            BundleRef => answers::BundleFiles, 200 "The bundle's files, by file name.",
             Bundles, refusals READ, "A bundle's manifest", "" }
         ListEvents { "listEvents", Get "/v1/apps/{app_id}/events" Query => "api_list_events",
-            ListEventsRequest => EventPage, 200 "{events: [{received_at, device_id, action, version_name, old_version_name, platform, plugin_version, is_prod, is_emulator, device_time, metadata}], next_cursor}.",
+            ListEventsRequest => EventPage, 200 "A page of events and the cursor of the next.",
             Devices, refusals READ, "An app's device events, newest first", "" }
         PreviewUpdate { "previewUpdate", Post "/v1/apps/{app_id}/preview" Json => "api_preview_update",
-            PreviewUpdateRequest => UpdatePreview, 200 "{request, answer (the body /updates would send: a bundle, builtin or {error, message}), why: {via: override|default_channel|public|none, channel, channel_bundle, rollout: {bundle, basis_points, paused, device_bucket, inside, already_on_it} | null}}.",
+            PreviewUpdateRequest => UpdatePreview, 200 "The request as checked, the body /updates would send, and why: the channel, how it was chosen, and the device's place in its rollout.",
             Devices, refusals READ, "What POST /updates would answer a device, and why; records nothing", "" }
     }
 }
