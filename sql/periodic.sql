@@ -28,7 +28,12 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('liveupdate.run_periodic')) THEN
         RETURN jsonb_build_object('skipped', true);
     END IF;
-    -- Rollups first: their safe bound must be taken before this transaction does anything else.
+    -- The event partitions' lock before anything reads device_events, in the order the stats path
+    -- takes them (ensure_event_partitions: this lock, then the table for a new partition). Taken
+    -- later, after the rollups' reads, a run and the first POST /stats into a day without its
+    -- partition each waited for the other (deadlock).
+    PERFORM pg_advisory_xact_lock(hashtext('liveupdate.device_events partitions'));
+    -- Rollups next: their safe bound must be taken before this transaction does anything else.
     summary := jsonb_build_object('stats', liveupdate.aggregate_stats());
     summary := summary || jsonb_build_object(
         'partitions_created', liveupdate.ensure_event_partitions(3),

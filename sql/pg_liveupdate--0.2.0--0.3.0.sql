@@ -863,3 +863,46 @@ BEGIN
     RETURN jsonb_build_object('request', request) || liveupdate._explain_update(request);
 END
 $$;
+
+-- A periodic run takes the event partitions' lock before it reads device_events: taken after the
+-- rollups' reads, a run and the first POST /stats into a day without its partition deadlocked.
+CREATE OR REPLACE FUNCTION liveupdate.run_periodic() RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    keep_days integer := coalesce(nullif(current_setting('liveupdate.event_retention_days', true), ''), '90')::integer;
+    summary jsonb;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('liveupdate.run_periodic')) THEN
+        RETURN jsonb_build_object('skipped', true);
+    END IF;
+    -- The event partitions' lock before anything reads device_events, in the order the stats path
+    -- takes them (ensure_event_partitions: this lock, then the table for a new partition). Taken
+    -- later, after the rollups' reads, a run and the first POST /stats into a day without its
+    -- partition each waited for the other (deadlock).
+    PERFORM pg_advisory_xact_lock(hashtext('liveupdate.device_events partitions'));
+    -- Rollups next: their safe bound must be taken before this transaction does anything else.
+    summary := jsonb_build_object('stats', liveupdate.aggregate_stats());
+    summary := summary || jsonb_build_object(
+        'partitions_created', liveupdate.ensure_event_partitions(3),
+        'partitions_dropped', (SELECT coalesce(jsonb_agg(p), '[]') FROM liveupdate.drop_event_partitions(keep_days) AS p));
+    summary := summary || jsonb_build_object('guard', (
+        SELECT coalesce(jsonb_agg(jsonb_build_object('channel_id', g.channel_id, 'target', g.target,
+                                                     'version', g.version_name, 'action', g.action,
+                                                     'outcome', g.outcome)), '[]')
+        FROM liveupdate.run_guard() AS g));
+    summary := summary || jsonb_build_object('bundles', liveupdate.purge_bundles());
+    INSERT INTO liveupdate.periodic_runs (started_at, finished_at, runner, summary)
+    VALUES (started, clock_timestamp(),
+            -- pg_cron's background workers have no application_name, but their own backend type.
+            coalesce(nullif(current_setting('application_name'), ''),
+                     (SELECT a.backend_type FROM pg_stat_activity AS a
+                      WHERE a.pid = pg_backend_pid() AND a.backend_type <> 'client backend'),
+                     session_user),
+            summary);
+    DELETE FROM liveupdate.periodic_runs AS r WHERE r.started_at < started - interval '7 days';
+    RETURN summary;
+END
+$$;

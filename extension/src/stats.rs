@@ -18,6 +18,9 @@ const INSERT_EVENTS_SQL: &str = include_str!("../../sql/stats/insert_events.sql"
 const UPSERT_DEVICES_SQL: &str = include_str!("../../sql/stats/upsert_devices.sql");
 const REMEMBER_FAILURES_SQL: &str = include_str!("../../sql/stats/remember_failures.sql");
 const APP_SQL: &str = "SELECT id, allow_custom_id FROM liveupdate.apps WHERE app_id = $1";
+/// Whether the partition of today's events (UTC, as ensure_event_partitions names it) exists.
+const TODAYS_PARTITION_EXISTS_SQL: &str = "SELECT to_regclass(format('liveupdate.device_events_p%s', \
+     to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'))) IS NOT NULL";
 const BUNDLES_SQL: &str = "SELECT name, id FROM liveupdate.bundles WHERE app_id = $1 AND name = ANY($2)";
 
 thread_local! {
@@ -210,7 +213,9 @@ fn write(
 }
 
 /// Events go to the partition of the day they are received; make sure it exists, once per backend
-/// per day (run_periodic also creates them ahead of time).
+/// per day. run_periodic creates partitions days ahead and holds their lock while it runs, so the
+/// lock is only asked for when the day's partition is missing (a new database, or no periodic run
+/// for days): otherwise the day's first batch of each backend would wait for a running run.
 fn ensure_todays_partition(client: &mut SpiClient<'_>) -> SpiResult<()> {
     let today = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -219,7 +224,11 @@ fn ensure_todays_partition(client: &mut SpiClient<'_>) -> SpiResult<()> {
     if PARTITION_READY_FOR.get() == Some(today) {
         return Ok(());
     }
-    client.update("SELECT liveupdate.ensure_event_partitions(1)", None, &[])?;
+    let exists =
+        client.select(TODAYS_PARTITION_EXISTS_SQL, Some(1), &[])?.first().get::<bool>(1)?.unwrap_or(false);
+    if !exists {
+        client.update("SELECT liveupdate.ensure_event_partitions(1)", None, &[])?;
+    }
     PARTITION_READY_FOR.set(Some(today));
     Ok(())
 }

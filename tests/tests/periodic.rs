@@ -329,3 +329,41 @@ fn a_late_commit_is_counted_once_and_runs_never_overlap() {
     let third: Value = db.client.query_one("SELECT liveupdate.run_periodic()", &[]).unwrap().get(0);
     assert!(third.get("stats").is_some(), "{third}");
 }
+
+/// A periodic run takes the event partitions' lock before it reads device_events, the order the
+/// stats path takes them in (that lock, then the table for a day's new partition). A run that read
+/// device_events first and asked for the lock afterwards deadlocked with the first POST /stats
+/// into a day without its partition (found by `make bench-stats` on a fresh database).
+#[test]
+fn a_periodic_run_waits_for_the_partition_lock_before_reading_events() {
+    let mut db = TestDb::create("partition_lock_order", "http://127.0.0.1:9");
+    arrange(&mut db);
+    // An event to take in, so that the run's rollups read device_events.
+    let event = json!({"app_id": APP, "device_id": device_id(1), "platform": "android", "version_name": "1.1.0",
+                       "version_build": "1.0.0", "version_os": "14", "plugin_version": "8.51.14", "action": "set",
+                       "old_version_name": "1.0.0", "is_prod": true, "is_emulator": false});
+    db.exec(&format!("SELECT liveupdate.record_stats('{event}')"));
+    // Another session making a day's partition holds the lock.
+    let mut partition_maker = TestDb::reconnect(&db);
+    partition_maker
+        .exec("BEGIN; SELECT pg_advisory_xact_lock(hashtext('liveupdate.device_events partitions'))");
+    let mut runner = TestDb::reconnect(&db);
+    let run = std::thread::spawn(move || {
+        runner.client.query_one("SELECT liveupdate.run_periodic()", &[]).unwrap().get::<_, Value>(0)
+    });
+    let waiting = "SELECT a.pid FROM pg_stat_activity AS a
+                   WHERE a.query = 'SELECT liveupdate.run_periodic()' AND a.wait_event = 'advisory'";
+    assert!(
+        eventually(20, || db.client.query_opt(waiting, &[]).unwrap().is_some()),
+        "the run waits for the lock"
+    );
+    let pid: i32 = db.client.query_one(waiting, &[]).unwrap().get(0);
+    let events_locks = db.count(&format!(
+        "SELECT count(*) FROM pg_locks AS l JOIN pg_inherits AS i ON i.inhrelid = l.relation OR i.inhparent = l.relation
+         WHERE l.pid = {pid} AND l.granted AND i.inhparent = 'liveupdate.device_events'::regclass"
+    ));
+    assert_eq!(events_locks, 0, "while it waits, the run holds no lock on device_events or its partitions");
+    partition_maker.exec("COMMIT");
+    let summary = run.join().unwrap();
+    assert!(summary.get("stats").is_some(), "the run completes once the lock is free: {summary}");
+}
