@@ -121,8 +121,11 @@ stage_extension() {
     local stage=$1 sharedir
     shift
     cargo_for_major extension pgrx package --pg-config "$PG_CONFIG" --out-dir "$stage" "$@" >/dev/null &&
-        sharedir=$("${PG_WRAP[@]}" "$PG_CONFIG" --sharedir) &&
+        sharedir=$("${PG_WRAP[@]}" "$PG_CONFIG" --sharedir) || return 1
+    # Earlier releases' install scripts; a tree from before 0.2.0 has none.
+    if compgen -G 'sql/versions/pg_liveupdate--*.sql' >/dev/null; then
         install -m 0644 sql/versions/pg_liveupdate--*.sql "$stage$sharedir/extension/"
+    fi
 }
 
 # install_extension [cargo pgrx package options, e.g. --debug; default: release]: stages the
