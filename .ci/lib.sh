@@ -25,6 +25,17 @@ workspace_version() { sed -n 's/^version = "\(.*\)"/\1/p' "$CI_DIR/../Cargo.toml
 # cd /: the repository may sit in a directory `postgres` cannot enter.
 as_postgres() { (cd / && "${PG_WRAP[@]}" runuser -u postgres -- "$@"); }
 
+# debian_release_for_major MAJOR: the Debian release whose own PostgreSQL is MAJOR (Debian 13 has no
+# 18; unstable is where Debian ships it).
+debian_release_for_major() {
+    case $1 in
+        15) echo bookworm ;;
+        17) echo trixie ;;
+        18) echo sid ;;
+        *) echo "no Debian release with PostgreSQL $1" >&2; return 1 ;;
+    esac
+}
+
 # use_pg_major MAJOR: what follows (start_cluster, as_postgres, PG_BIN...) uses that major. 15 is the
 # host's; others live in a cached Debian root, built here on first use.
 use_pg_major() {
