@@ -116,7 +116,10 @@ COMMENT ON FUNCTION liveupdate.api_bundle_files(jsonb) IS
 
 -- An app's raw events, newest first, filtered by action, device, bundle and time of receipt
 -- (from inclusive, to exclusive). The cursor is the last row's (received_at, device_id, action,
--- version_name), so a page never repeats one.
+-- version_name, ctid), so a page never repeats one nor skips one: a device can report the same
+-- event twice in one batch (same received_at), and only the row's place in its partition (which
+-- holds one day, append-only) tells such twins apart. A cursor without the ctid (0.3.0 before it)
+-- reads as the lowest one.
 CREATE FUNCTION liveupdate.api_list_events(input jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -145,15 +148,16 @@ BEGIN
         BEGIN
             cursor_text := translate(liveupdate._text_field(fields, 'cursor'), '-_', '+/');
             after := convert_from(decode(rpad(cursor_text, (length(cursor_text) + 3) / 4 * 4, '='), 'base64'), 'UTF8')::jsonb;
-            PERFORM (after ->> 0)::timestamptz, (after ->> 1)::uuid;
+            PERFORM (after ->> 0)::timestamptz, (after ->> 1)::uuid, (after ->> 4)::tid;
         EXCEPTION WHEN OTHERS THEN
             RAISE EXCEPTION 'field "cursor" is not a cursor this operation gave' USING ERRCODE = '22023';
         END;
     END IF;
-    SELECT jsonb_agg(to_jsonb(e) ORDER BY e.received_at DESC, e.device_id DESC, e.action DESC, e.version_name DESC)
+    SELECT jsonb_agg(to_jsonb(e) ORDER BY e.received_at DESC, e.device_id DESC, e.action DESC, e.version_name DESC,
+                     e.ctid DESC)
     INTO rows
     FROM (SELECT ev.received_at, ev.device_id, ev.action, ev.version_name, ev.old_version_name, ev.platform,
-                 ev.plugin_version, ev.is_prod, ev.is_emulator, ev.device_time, ev.metadata
+                 ev.plugin_version, ev.is_prod, ev.is_emulator, ev.device_time, ev.metadata, ev.ctid
           FROM liveupdate.device_events AS ev
           WHERE ev.app_id = app_pk
             AND (want_action IS NULL OR ev.action = want_action)
@@ -161,20 +165,22 @@ BEGIN
             AND (want_version IS NULL OR ev.version_name = want_version)
             AND (range_from IS NULL OR ev.received_at >= range_from)
             AND (range_to IS NULL OR ev.received_at < range_to)
-            AND (after IS NULL OR (ev.received_at, ev.device_id, ev.action, ev.version_name)
-                 < ((after ->> 0)::timestamptz, (after ->> 1)::uuid, after ->> 2, after ->> 3))
-          ORDER BY ev.received_at DESC, ev.device_id DESC, ev.action DESC, ev.version_name DESC
+            AND (after IS NULL OR (ev.received_at, ev.device_id, ev.action, ev.version_name, ev.ctid)
+                 < ((after ->> 0)::timestamptz, (after ->> 1)::uuid, after ->> 2, after ->> 3,
+                    coalesce((after ->> 4)::tid, '(0,0)')))
+          ORDER BY ev.received_at DESC, ev.device_id DESC, ev.action DESC, ev.version_name DESC, ev.ctid DESC
           LIMIT page_size + 1) AS e;
     rows := coalesce(rows, '[]');
     RETURN jsonb_build_object(
-        'events', (SELECT coalesce(jsonb_agg(r ORDER BY n), '[]') FROM jsonb_array_elements(rows) WITH ORDINALITY AS x(r, n)
-                   WHERE n <= page_size),
+        'events', (SELECT coalesce(jsonb_agg(r - 'ctid' ORDER BY n), '[]')
+                   FROM jsonb_array_elements(rows) WITH ORDINALITY AS x(r, n) WHERE n <= page_size),
         'next_cursor', CASE WHEN jsonb_array_length(rows) > page_size THEN
             -- URL-safe base64 without padding or line breaks, so it goes into a query string as it is.
             translate(encode(convert_to(jsonb_build_array(rows -> (page_size - 1) -> 'received_at',
                                                           rows -> (page_size - 1) -> 'device_id',
                                                           rows -> (page_size - 1) -> 'action',
-                                                          rows -> (page_size - 1) -> 'version_name')::text, 'UTF8'),
+                                                          rows -> (page_size - 1) -> 'version_name',
+                                                          rows -> (page_size - 1) -> 'ctid')::text, 'UTF8'),
                              'base64'), E'+/=\n', '-_') END);
 END
 $$;

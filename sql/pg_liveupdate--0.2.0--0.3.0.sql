@@ -906,3 +906,70 @@ BEGIN
     RETURN summary;
 END
 $$;
+
+-- Event pages no longer skip a twin (the same event reported twice in one batch) at a page
+-- boundary: the cursor carries the row's ctid as the last tiebreaker.
+CREATE OR REPLACE FUNCTION liveupdate.api_list_events(input jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fields jsonb := liveupdate._input(input, '{app_id, action, device_id, version, from, to, cursor, limit}');
+    app_pk bigint := liveupdate._app_pk(liveupdate._required_text(fields, 'app_id'));
+    want_action text := liveupdate._text_field(fields, 'action');
+    want_device uuid := CASE WHEN fields ? 'device_id'
+                             THEN liveupdate._device_uuid(liveupdate._text_field(fields, 'device_id')) END;
+    want_version text := liveupdate._text_field(fields, 'version');
+    range_from timestamptz;
+    range_to timestamptz;
+    cursor_text text;
+    after jsonb;
+    page_size integer := liveupdate._page_limit(fields);
+    rows jsonb;
+BEGIN
+    BEGIN
+        range_from := liveupdate._text_field(fields, 'from')::timestamptz;
+        range_to := liveupdate._text_field(fields, 'to')::timestamptz;
+    EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_text_representation THEN
+        RAISE EXCEPTION 'fields "from" and "to" must be ISO 8601 timestamps' USING ERRCODE = '22023';
+    END;
+    IF fields ? 'cursor' THEN
+        BEGIN
+            cursor_text := translate(liveupdate._text_field(fields, 'cursor'), '-_', '+/');
+            after := convert_from(decode(rpad(cursor_text, (length(cursor_text) + 3) / 4 * 4, '='), 'base64'), 'UTF8')::jsonb;
+            PERFORM (after ->> 0)::timestamptz, (after ->> 1)::uuid, (after ->> 4)::tid;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE EXCEPTION 'field "cursor" is not a cursor this operation gave' USING ERRCODE = '22023';
+        END;
+    END IF;
+    SELECT jsonb_agg(to_jsonb(e) ORDER BY e.received_at DESC, e.device_id DESC, e.action DESC, e.version_name DESC,
+                     e.ctid DESC)
+    INTO rows
+    FROM (SELECT ev.received_at, ev.device_id, ev.action, ev.version_name, ev.old_version_name, ev.platform,
+                 ev.plugin_version, ev.is_prod, ev.is_emulator, ev.device_time, ev.metadata, ev.ctid
+          FROM liveupdate.device_events AS ev
+          WHERE ev.app_id = app_pk
+            AND (want_action IS NULL OR ev.action = want_action)
+            AND (want_device IS NULL OR ev.device_id = want_device)
+            AND (want_version IS NULL OR ev.version_name = want_version)
+            AND (range_from IS NULL OR ev.received_at >= range_from)
+            AND (range_to IS NULL OR ev.received_at < range_to)
+            AND (after IS NULL OR (ev.received_at, ev.device_id, ev.action, ev.version_name, ev.ctid)
+                 < ((after ->> 0)::timestamptz, (after ->> 1)::uuid, after ->> 2, after ->> 3,
+                    coalesce((after ->> 4)::tid, '(0,0)')))
+          ORDER BY ev.received_at DESC, ev.device_id DESC, ev.action DESC, ev.version_name DESC, ev.ctid DESC
+          LIMIT page_size + 1) AS e;
+    rows := coalesce(rows, '[]');
+    RETURN jsonb_build_object(
+        'events', (SELECT coalesce(jsonb_agg(r - 'ctid' ORDER BY n), '[]')
+                   FROM jsonb_array_elements(rows) WITH ORDINALITY AS x(r, n) WHERE n <= page_size),
+        'next_cursor', CASE WHEN jsonb_array_length(rows) > page_size THEN
+            -- URL-safe base64 without padding or line breaks, so it goes into a query string as it is.
+            translate(encode(convert_to(jsonb_build_array(rows -> (page_size - 1) -> 'received_at',
+                                                          rows -> (page_size - 1) -> 'device_id',
+                                                          rows -> (page_size - 1) -> 'action',
+                                                          rows -> (page_size - 1) -> 'version_name',
+                                                          rows -> (page_size - 1) -> 'ctid')::text, 'UTF8'),
+                             'base64'), E'+/=\n', '-_') END);
+END
+$$;

@@ -534,6 +534,38 @@ mod tests {
         assert_eq!(on_production["devices"], 1, "{on_production}");
     }
 
+    /// A device can report the same event twice in one batch; paging through the events shows
+    /// every copy (the cursor used to skip a twin that fell on the next page).
+    #[pg_test]
+    fn event_pages_show_twins_that_fall_on_a_page_boundary() {
+        fixture();
+        let twin = stats_event(json!({"action": "app_moved_to_foreground"}));
+        record(json!([twin.clone(), twin.clone(), twin]));
+        let mut seen = 0;
+        let mut cursor = Value::Null;
+        for _ in 0..5 {
+            let mut input = json!({"app_id": "com.acme.app", "limit": 1});
+            if let Some(next) = cursor.as_str() {
+                input["cursor"] = json!(next);
+            }
+            let page = Spi::get_one_with_args::<pgrx::JsonB>(
+                "SELECT liveupdate.api_list_events($1)",
+                &[pgrx::JsonB(input).into()],
+            )
+            .unwrap()
+            .unwrap()
+            .0;
+            let events = page["events"].as_array().unwrap();
+            assert!(events.iter().all(|e| e.get("ctid").is_none()), "{page}");
+            seen += events.len();
+            cursor = page["next_cursor"].clone();
+            if cursor.is_null() {
+                break;
+            }
+        }
+        assert_eq!(seen, 3, "every copy is listed once");
+    }
+
     #[pg_test]
     fn reported_failures_block_the_bundle_until_the_channel_changes() {
         fixture();
