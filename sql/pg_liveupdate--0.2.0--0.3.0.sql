@@ -973,3 +973,25 @@ BEGIN
                              'base64'), E'+/=\n', '-_') END);
 END
 $$;
+
+-- A plain pg_restore (outside replica mode) is told how to restore at the first bundle, instead
+-- of meeting whichever rule the table order breaks first.
+CREATE OR REPLACE FUNCTION liveupdate._bundle_insert_rules() RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- pg_restore outside replica mode: bundles arrive before their files and signing keys, so the
+    -- rules below would refuse rows that were checked when first written. Say how to restore.
+    IF current_setting('application_name') = 'pg_restore' THEN
+        RAISE EXCEPTION 'liveupdate''s tables are restored with their rules off (replica mode)' USING ERRCODE = '55000',
+            HINT = 'PGOPTIONS=''-c session_replication_role=replica'' pg_restore ... (README, Backups): the tables '
+                   'arrive one at a time, and their rows were checked when first written.';
+    END IF;
+    IF NEW.deleted_at IS NOT NULL OR NEW.purged_at IS NOT NULL THEN
+        RAISE EXCEPTION 'a new bundle cannot be deleted or purged already' USING ERRCODE = '22023';
+    END IF;
+    PERFORM liveupdate._check_bundle_signature(NEW.app_id, NEW.name, NEW.checksum, NEW.signature, NEW.signed_by);
+    RETURN NEW;
+END
+$$;
