@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use liveupdate_e2e::device::{Device, Outcome};
-use liveupdate_e2e::{Gateway, TestDb, http, serve_app};
+use liveupdate_e2e::{Gateway, TestDb, contract, http, serve_app};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.channels";
@@ -38,10 +38,14 @@ fn with(mut body: Value, key: &str, value: Value) -> Value {
     body
 }
 
+/// Sends a `/channel_self` request; its answer is held to the OpenAPI document.
 fn send(gw: &Gateway, method: &str, query: &str, body: Option<&Value>) -> http::Response {
     let path = if query.is_empty() { "/channel_self".to_owned() } else { format!("/channel_self?{query}") };
     let bytes = body.map(Value::to_string).unwrap_or_default();
-    http::request(gw.addr, method, &path, &[("Content-Type", "application/json")], bytes.as_bytes())
+    let response =
+        http::request(gw.addr, method, &path, &[("Content-Type", "application/json")], bytes.as_bytes());
+    contract::check_answer(method, &path, &response);
+    response
 }
 
 #[test]

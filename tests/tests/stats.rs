@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use liveupdate_e2e::device::{Device, Outcome};
-use liveupdate_e2e::{Gateway, TestDb, eventually, http, serve_app};
+use liveupdate_e2e::{Gateway, TestDb, contract, eventually, http, serve_app};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.stats";
@@ -31,8 +31,11 @@ fn event(action: &str, version_name: &str) -> Value {
     })
 }
 
+/// Posts to `/stats`; the answer is held to the OpenAPI document.
 fn post(gw: &Gateway, body: &Value) -> http::Response {
-    http::post_json(gw.addr, "/stats", body)
+    let response = http::post_json(gw.addr, "/stats", body);
+    contract::check_answer("POST", "/stats", &response);
+    response
 }
 
 #[test]
