@@ -3,13 +3,14 @@
 //! (the device protocol): the answer against the schema documented for its status, which must be
 //! documented; device requests against their documented body.
 
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 
 use liveupdate_api::routes::{self, Routed};
 use liveupdate_api::{OPERATIONS, Route};
 use serde_json::{Value, json};
 
-use crate::http::Response;
+use crate::http::{self, Response};
 
 fn document() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
@@ -60,7 +61,12 @@ fn check_device_answer(method: &str, path: &str, response: &Response) {
         Some(operation) => {
             let documented = &operation["responses"][response.status.to_string()];
             assert!(!documented.is_null(), "{method} {path}: status {} is not documented", response.status);
-            documented["content"]["application/json"]["schema"].clone()
+            let schema = &documented["content"]["application/json"]["schema"];
+            if schema.is_null() {
+                // Not a JSON answer (metrics text, file bytes): its documented status is the contract.
+                return;
+            }
+            schema.clone()
         }
         None => json!({"$ref": "#/components/schemas/DeviceRefusal"}),
     };
@@ -89,6 +95,26 @@ pub fn check_answer(method: &str, path: &str, response: &Response) {
     let answer: Value = serde_json::from_slice(&response.body)
         .unwrap_or_else(|e| panic!("{method} {path}: {} answered no JSON: {e}", response.status));
     check_schema(&format!("{method} {path} → {}", response.status), &schema, &answer);
+}
+
+/// [`http::request`], the answer held to the document ([`check_answer`]).
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let response = http::request(addr, method, path, headers, body);
+    check_answer(method, path, &response);
+    response
+}
+
+/// [`http::post_json`], the answer held to the document ([`check_answer`]).
+pub fn post_json(addr: SocketAddr, path: &str, body: &Value) -> Response {
+    let response = http::post_json(addr, path, body);
+    check_answer("POST", path, &response);
+    response
 }
 
 #[cfg(test)]

@@ -42,10 +42,7 @@ fn with(mut body: Value, key: &str, value: Value) -> Value {
 fn send(gw: &Gateway, method: &str, query: &str, body: Option<&Value>) -> http::Response {
     let path = if query.is_empty() { "/channel_self".to_owned() } else { format!("/channel_self?{query}") };
     let bytes = body.map(Value::to_string).unwrap_or_default();
-    let response =
-        http::request(gw.addr, method, &path, &[("Content-Type", "application/json")], bytes.as_bytes());
-    contract::check_answer(method, &path, &response);
-    response
+    contract::request(gw.addr, method, &path, &[("Content-Type", "application/json")], bytes.as_bytes())
 }
 
 #[test]

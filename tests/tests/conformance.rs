@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use liveupdate_e2e::device::Device;
-use liveupdate_e2e::{Gateway, TestDb, eventually, http, serve_app};
+use liveupdate_e2e::{Gateway, TestDb, contract, eventually, http, serve_app};
 use serde_json::{Value, json};
 
 const APP: &str = "com.acme.conform";
@@ -65,9 +65,9 @@ fn channel_self_checks_fields_like_the_update_check() {
                     format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_owned).replace(' ', "%20"))
                 })
                 .collect();
-            http::request(gw.addr, method, &format!("/channel_self?{}", query.join("&")), &[], b"")
+            contract::request(gw.addr, method, &format!("/channel_self?{}", query.join("&")), &[], b"")
         } else {
-            http::request(gw.addr, method, "/channel_self", &[], body.to_string().as_bytes())
+            contract::request(gw.addr, method, "/channel_self", &[], body.to_string().as_bytes())
         }
     };
     for method in ["POST", "PUT", "DELETE"] {
@@ -99,14 +99,21 @@ fn stats_update_and_clear_the_default_channel() {
     for (sent, stored) in
         [(json!("staging"), Some("staging")), (json!("production"), Some("production")), (json!(""), None)]
     {
-        let response =
-            http::post_json(gw.addr, "/stats", &json!([with(stats_event("set"), "defaultChannel", sent)]));
+        let response = contract::post_json(
+            gw.addr,
+            "/stats",
+            &json!([with(stats_event("set"), "defaultChannel", sent)]),
+        );
         assert_eq!(response.status, 200);
         assert_eq!(default_channel(&mut db).as_deref(), stored);
     }
     // and an event without the key at all clears it too
-    http::post_json(gw.addr, "/stats", &with(stats_event("set"), "defaultChannel", json!("staging")));
-    http::post_json(gw.addr, "/stats", &without(stats_event("app_moved_to_foreground"), "defaultChannel"));
+    contract::post_json(gw.addr, "/stats", &with(stats_event("set"), "defaultChannel", json!("staging")));
+    contract::post_json(
+        gw.addr,
+        "/stats",
+        &without(stats_event("app_moved_to_foreground"), "defaultChannel"),
+    );
     assert_eq!(default_channel(&mut db), None);
 }
 
@@ -120,11 +127,11 @@ fn stats_accept_a_plugin_version_that_is_not_semver() {
         "version_name",
         json!("unknown"),
     );
-    let response = http::post_json(gw.addr, "/stats", &legacy_fail);
+    let response = contract::post_json(gw.addr, "/stats", &legacy_fail);
     assert_eq!((response.status, response.json()), (200, json!({"status": "ok"})));
     assert_eq!(db.count("SELECT count(*) FROM liveupdate.device_events"), 0, "an old plugin's 'no update'");
     let launch = with(stats_event("app_launch_ready"), "plugin_version", json!("custom-build"));
-    assert_eq!(http::post_json(gw.addr, "/stats", &launch).status, 200);
+    assert_eq!(contract::post_json(gw.addr, "/stats", &launch).status, 200);
     assert_eq!(
         db.count("SELECT count(*) FROM liveupdate.device_events WHERE plugin_version = 'custom-build'"),
         1
@@ -137,10 +144,10 @@ fn stats_accept_a_plugin_version_that_is_not_semver() {
 fn stats_refuse_events_without_platform_or_version_name() {
     let (mut db, gw) = setup("conform_stats_required");
     for field in ["platform", "version_name"] {
-        let response = http::post_json(gw.addr, "/stats", &without(stats_event("set"), field));
+        let response = contract::post_json(gw.addr, "/stats", &without(stats_event("set"), field));
         assert_eq!(error_of(&response), (400, json!("invalid_json_body")), "{field}");
         assert_eq!(response.json()["moreInfo"]["parseResult"]["field"], field);
-        let batch = http::post_json(gw.addr, "/stats", &json!([without(stats_event("set"), field)]));
+        let batch = contract::post_json(gw.addr, "/stats", &json!([without(stats_event("set"), field)]));
         assert_eq!(batch.json()["results"][0]["error"], "invalid_json_body", "{field}");
     }
     assert_eq!(db.count("SELECT count(*) FROM liveupdate.device_events"), 0);
@@ -153,15 +160,15 @@ fn stats_refuse_events_without_platform_or_version_name() {
 fn legacy_get_channel_does_not_name_the_public_channel_for_an_unknown_one() {
     let (_db, gw) = setup("conform_legacy_get");
     let legacy = Device::new(APP, DEVICE).plugin("7.33.0").channel("no-such-channel");
-    let get = http::request(gw.addr, "PUT", "/channel_self", &[], legacy.body().to_string().as_bytes());
+    let get = contract::request(gw.addr, "PUT", "/channel_self", &[], legacy.body().to_string().as_bytes());
     assert_eq!(error_of(&get), (200, json!("channel_not_found")));
     assert_eq!(legacy.check(gw.addr).0.json()["error"], "no_channel", "the update check agrees");
     // a channel that exists is still named, and without a defaultChannel the public one is
     let staging = Device::new(APP, DEVICE).plugin("7.33.0").channel("staging");
-    let get = http::request(gw.addr, "PUT", "/channel_self", &[], staging.body().to_string().as_bytes());
+    let get = contract::request(gw.addr, "PUT", "/channel_self", &[], staging.body().to_string().as_bytes());
     assert_eq!(get.json(), json!({"channel": "staging", "status": "default"}));
     let plain = Device::new(APP, DEVICE).plugin("7.33.0");
-    let get = http::request(gw.addr, "PUT", "/channel_self", &[], plain.body().to_string().as_bytes());
+    let get = contract::request(gw.addr, "PUT", "/channel_self", &[], plain.body().to_string().as_bytes());
     assert_eq!(get.json(), json!({"channel": "production", "status": "default"}));
 }
 
@@ -243,7 +250,7 @@ fn a_refused_device_row_does_not_hold_back_its_batch() {
         Device::new(APP, &device_id(n)).check(gw.addr);
     }
     assert!(eventually(10, || db.count("SELECT count(*) FROM liveupdate.devices") == 19), "the good rows");
-    let metrics = http::request(gw.addr, "GET", "/metrics", &[], b"");
+    let metrics = contract::request(gw.addr, "GET", "/metrics", &[], b"");
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(text.contains("liveupdate_device_checks_refused_total 1"), "{text}");
     // and later checks are written as usual: nothing stays stuck
@@ -256,7 +263,7 @@ fn a_nul_byte_in_one_stats_event_loses_only_that_event() {
     let (mut db, gw) = setup("conform_nul_stats");
     let bad = with(stats_event("app_moved_to_foreground"), "version_os", json!("14\u{0}"));
     let batch = json!([stats_event("set"), bad, stats_event("app_moved_to_background")]);
-    let response = http::post_json(gw.addr, "/stats", &batch);
+    let response = contract::post_json(gw.addr, "/stats", &batch);
     assert_eq!(response.status, 200);
     let results = response.json()["results"].clone();
     assert_eq!(results[0]["status"], "ok");
@@ -267,7 +274,7 @@ fn a_nul_byte_in_one_stats_event_loses_only_that_event() {
     assert_eq!(results[2]["status"], "ok");
     assert_eq!(db.count("SELECT count(*) FROM liveupdate.device_events"), 2);
     let single =
-        http::post_json(gw.addr, "/stats", &with(stats_event("set"), "metadata", json!({"k": "v\u{0}"})));
+        contract::post_json(gw.addr, "/stats", &with(stats_event("set"), "metadata", json!({"k": "v\u{0}"})));
     assert_eq!(error_of(&single), (400, json!("invalid_json_body")));
 }
 
@@ -297,7 +304,7 @@ fn electron_apps_get_updates_on_their_own_line() {
     let mut failure = with(stats_event("download_fail"), "platform", json!("electron"));
     failure["plugin_version"] = json!("0.0.1");
     failure["version_name"] = json!("1.0.2");
-    assert_eq!(http::post_json(gw.addr, "/stats", &failure).json(), json!({"status": "ok"}));
+    assert_eq!(contract::post_json(gw.addr, "/stats", &failure).json(), json!({"status": "ok"}));
     assert_eq!(db.count("SELECT count(*) FROM liveupdate.device_events WHERE action = 'download_fail'"), 1);
     // Capacitor's major 4 alone is refused, as by the reference backend; majors before it are not.
     let v4 = Device::new(APP, DEVICE).plugin("4.13.2").check(gw.addr).0.json();

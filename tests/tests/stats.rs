@@ -33,9 +33,7 @@ fn event(action: &str, version_name: &str) -> Value {
 
 /// Posts to `/stats`; the answer is held to the OpenAPI document.
 fn post(gw: &Gateway, body: &Value) -> http::Response {
-    let response = http::post_json(gw.addr, "/stats", body);
-    contract::check_answer("POST", "/stats", &response);
-    response
+    contract::post_json(gw.addr, "/stats", body)
 }
 
 #[test]
