@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the benchmark scripts (after lib.sh): dataset loading and measurement helpers. They
 # talk to the cluster PGHOST/PGPORT/PGUSER name. SECONDS_PER_RUN: the length of each pgbench run.
 
