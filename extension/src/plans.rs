@@ -13,7 +13,7 @@ use pgrx::{PgBuiltInOids, PgOid};
 pub const TEXT: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
 pub const INT8: PgOid = PgOid::BuiltIn(PgBuiltInOids::INT8OID);
 pub const BOOL: PgOid = PgOid::BuiltIn(PgBuiltInOids::BOOLOID);
-pub const JSONB: PgOid = PgOid::BuiltIn(PgBuiltInOids::JSONBOID);
+pub const JSON: PgOid = PgOid::BuiltIn(PgBuiltInOids::JSONOID);
 pub const TEXT_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID);
 
 thread_local! {
