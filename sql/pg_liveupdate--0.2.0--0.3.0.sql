@@ -97,8 +97,9 @@ COMMENT ON FUNCTION liveupdate.api_apps_overview(jsonb) IS
 
 -- The devices of a channel seen since `since` (default: the rollout's start, else 24 hours ago),
 -- by the bundle they run: what a progressive rollout actually reached. A device belongs to the
--- channel by its override, else the channel its defaultChannel names, else its platform's public
--- channel, as the statistics count channels (stats_versions.channel).
+-- channel as resolve.sql decides and the statistics count (stats_versions.channel): by its
+-- override, else the channel its defaultChannel names when it may select it
+-- (_channel_selectable_by_name), else, when it names none, its platform's public channel.
 CREATE FUNCTION liveupdate.api_channel_devices(input jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -128,12 +129,14 @@ BEGIN
           FROM liveupdate.devices AS d
           LEFT JOIN liveupdate.device_overrides AS o ON o.app_id = d.app_id AND o.device_id = d.device_id
           LEFT JOIN liveupdate.channels AS named ON named.app_id = app_pk AND named.name = d.default_channel
+              AND liveupdate._channel_selectable_by_name(named.public, named.allow_device_self_set, named.ios,
+                                                         named.android, named.electron, d.platform)
           LEFT JOIN (SELECT platform.name, (SELECT p.id FROM liveupdate.channels AS p
                                             WHERE p.app_id = app_pk AND p.public AND CASE platform.name
                                                 WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android ELSE p.electron END
                                             ORDER BY p.id LIMIT 1) AS id
                      FROM (VALUES ('ios'), ('android'), ('electron')) AS platform(name)) AS public
-              ON public.name = d.platform AND d.default_channel IS NULL
+              ON public.name = d.platform AND coalesce(d.default_channel, '') = ''
           WHERE d.app_id = app_pk AND d.last_seen_at >= since
             AND coalesce(o.channel_id, named.id, public.id) = channel.id
           GROUP BY d.version_name) AS per;
@@ -172,7 +175,10 @@ COMMENT ON FUNCTION liveupdate.api_bundle_files(jsonb) IS
 
 -- An app's raw events, newest first, filtered by action, device, bundle and time of receipt
 -- (from inclusive, to exclusive). The cursor is the last row's (received_at, device_id, action,
--- version_name), so a page never repeats one.
+-- version_name, ctid), so a page never repeats one nor skips one: a device can report the same
+-- event twice in one batch (same received_at), and only the row's place in its partition (which
+-- holds one day, append-only) tells such twins apart. A cursor without the ctid (0.3.0 before it)
+-- reads as the lowest one.
 CREATE FUNCTION liveupdate.api_list_events(input jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -201,15 +207,16 @@ BEGIN
         BEGIN
             cursor_text := translate(liveupdate._text_field(fields, 'cursor'), '-_', '+/');
             after := convert_from(decode(rpad(cursor_text, (length(cursor_text) + 3) / 4 * 4, '='), 'base64'), 'UTF8')::jsonb;
-            PERFORM (after ->> 0)::timestamptz, (after ->> 1)::uuid;
+            PERFORM (after ->> 0)::timestamptz, (after ->> 1)::uuid, (after ->> 4)::tid;
         EXCEPTION WHEN OTHERS THEN
             RAISE EXCEPTION 'field "cursor" is not a cursor this operation gave' USING ERRCODE = '22023';
         END;
     END IF;
-    SELECT jsonb_agg(to_jsonb(e) ORDER BY e.received_at DESC, e.device_id DESC, e.action DESC, e.version_name DESC)
+    SELECT jsonb_agg(to_jsonb(e) ORDER BY e.received_at DESC, e.device_id DESC, e.action DESC, e.version_name DESC,
+                     e.ctid DESC)
     INTO rows
     FROM (SELECT ev.received_at, ev.device_id, ev.action, ev.version_name, ev.old_version_name, ev.platform,
-                 ev.plugin_version, ev.is_prod, ev.is_emulator, ev.device_time, ev.metadata
+                 ev.plugin_version, ev.is_prod, ev.is_emulator, ev.device_time, ev.metadata, ev.ctid
           FROM liveupdate.device_events AS ev
           WHERE ev.app_id = app_pk
             AND (want_action IS NULL OR ev.action = want_action)
@@ -217,20 +224,22 @@ BEGIN
             AND (want_version IS NULL OR ev.version_name = want_version)
             AND (range_from IS NULL OR ev.received_at >= range_from)
             AND (range_to IS NULL OR ev.received_at < range_to)
-            AND (after IS NULL OR (ev.received_at, ev.device_id, ev.action, ev.version_name)
-                 < ((after ->> 0)::timestamptz, (after ->> 1)::uuid, after ->> 2, after ->> 3))
-          ORDER BY ev.received_at DESC, ev.device_id DESC, ev.action DESC, ev.version_name DESC
+            AND (after IS NULL OR (ev.received_at, ev.device_id, ev.action, ev.version_name, ev.ctid)
+                 < ((after ->> 0)::timestamptz, (after ->> 1)::uuid, after ->> 2, after ->> 3,
+                    coalesce((after ->> 4)::tid, '(0,0)')))
+          ORDER BY ev.received_at DESC, ev.device_id DESC, ev.action DESC, ev.version_name DESC, ev.ctid DESC
           LIMIT page_size + 1) AS e;
     rows := coalesce(rows, '[]');
     RETURN jsonb_build_object(
-        'events', (SELECT coalesce(jsonb_agg(r ORDER BY n), '[]') FROM jsonb_array_elements(rows) WITH ORDINALITY AS x(r, n)
-                   WHERE n <= page_size),
+        'events', (SELECT coalesce(jsonb_agg(r - 'ctid' ORDER BY n), '[]')
+                   FROM jsonb_array_elements(rows) WITH ORDINALITY AS x(r, n) WHERE n <= page_size),
         'next_cursor', CASE WHEN jsonb_array_length(rows) > page_size THEN
             -- URL-safe base64 without padding or line breaks, so it goes into a query string as it is.
             translate(encode(convert_to(jsonb_build_array(rows -> (page_size - 1) -> 'received_at',
                                                           rows -> (page_size - 1) -> 'device_id',
                                                           rows -> (page_size - 1) -> 'action',
-                                                          rows -> (page_size - 1) -> 'version_name')::text, 'UTF8'),
+                                                          rows -> (page_size - 1) -> 'version_name',
+                                                          rows -> (page_size - 1) -> 'ctid')::text, 'UTF8'),
                              'base64'), E'+/=\n', '-_') END);
 END
 $$;
@@ -239,10 +248,10 @@ COMMENT ON FUNCTION liveupdate.api_list_events(jsonb) IS
 
 -- What POST /updates would answer a device, and why, without recording anything (resolve_update
 -- is read-only; the gateway records device state only on the real path). `request` is the
--- plugin's body (app_id given by the path); `why` names the channel the device falls to and how
--- (override, its defaultChannel, the platform's public channel, or none) and, when that channel
--- runs a rollout, the device's bucket and whether it is inside. The answer itself, a bundle,
--- builtin or a refusal with its code (the rule that blocked), is resolve_update's.
+-- plugin's body (app_id given by the path). The answer and `why` come from one lookup in Rust
+-- (_explain_update, extension/src/explain.rs): the channel the device falls to and how (override,
+-- its defaultChannel, the platform's public channel, or none) and, when that channel runs a
+-- rollout, the device's bucket and whether it is inside.
 CREATE FUNCTION liveupdate.api_preview_update(input jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -252,11 +261,6 @@ DECLARE
     app_id text := liveupdate._required_text(fields, 'app_id');
     app_pk bigint := liveupdate._app_pk(app_id);
     request jsonb := fields -> 'request';
-    device uuid;
-    named text;
-    picked liveupdate.channels;
-    via text := 'none';
-    bucket integer;
 BEGIN
     IF jsonb_typeof(request) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'field "request" must be the update check''s JSON object' USING ERRCODE = '22023';
@@ -265,47 +269,7 @@ BEGIN
         RAISE EXCEPTION '"app_id" is given by the path' USING ERRCODE = '22023';
     END IF;
     request := request || jsonb_build_object('app_id', app_id);
-    IF request ->> 'device_id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        device := (request ->> 'device_id')::uuid;
-    END IF;
-    named := nullif(request ->> 'defaultChannel', '');
-    SELECT c.* INTO picked FROM liveupdate.device_overrides AS o JOIN liveupdate.channels AS c ON c.id = o.channel_id
-    WHERE o.app_id = app_pk AND o.device_id = device;
-    IF picked.id IS NOT NULL THEN
-        via := 'override';
-    ELSIF named IS NOT NULL THEN
-        -- As resolve.sql: a named channel counts when public or self-settable, and on for the platform.
-        SELECT c.* INTO picked FROM liveupdate.channels AS c
-        WHERE c.app_id = app_pk AND c.name = named AND (c.public OR c.allow_device_self_set)
-          AND CASE request ->> 'platform' WHEN 'ios' THEN c.ios WHEN 'android' THEN c.android
-              WHEN 'electron' THEN c.electron ELSE false END;
-        via := CASE WHEN picked.id IS NOT NULL THEN 'default_channel' ELSE 'none' END;
-    ELSE
-        SELECT c.* INTO picked FROM liveupdate.channels AS c
-        WHERE c.app_id = app_pk AND c.public AND CASE request ->> 'platform' WHEN 'ios' THEN c.ios
-              WHEN 'android' THEN c.android WHEN 'electron' THEN c.electron ELSE false END
-        ORDER BY c.id LIMIT 1;
-        via := CASE WHEN picked.id IS NOT NULL THEN 'public' ELSE 'none' END;
-    END IF;
-    IF picked.rollout_id IS NOT NULL AND device IS NOT NULL THEN
-        bucket := liveupdate._rollout_bucket(device::text, picked.rollout_id);
-    END IF;
-    RETURN jsonb_build_object(
-        'request', request,
-        'answer', liveupdate.resolve_update(request),
-        'why', jsonb_build_object(
-            'via', via,
-            'channel', picked.name,
-            'channel_bundle', CASE WHEN picked.id IS NOT NULL THEN
-                coalesce((SELECT b.name FROM liveupdate.bundles AS b WHERE b.id = picked.bundle_id), 'builtin') END,
-            'rollout', CASE WHEN picked.rollout_id IS NOT NULL THEN jsonb_build_object(
-                'bundle', (SELECT b.name FROM liveupdate.bundles AS b WHERE b.id = picked.rollout_bundle_id),
-                'basis_points', picked.rollout_basis_points, 'paused', picked.rollout_paused,
-                'device_bucket', bucket,
-                'inside', bucket IS NOT NULL AND NOT picked.rollout_paused AND bucket < picked.rollout_basis_points,
-                -- A device already running the rollout's bundle stays on it while the rollout lasts.
-                'already_on_it', request ->> 'version_name' = (SELECT b.name FROM liveupdate.bundles AS b
-                                                               WHERE b.id = picked.rollout_bundle_id)) END));
+    RETURN jsonb_build_object('request', request) || liveupdate._explain_update(request);
 END
 $$;
 COMMENT ON FUNCTION liveupdate.api_preview_update(jsonb) IS
@@ -787,7 +751,8 @@ $$;
 -- api_channel_devices call it as _channel_selectable_by_name: a named channel counts only when the
 -- device may select it, and the public channel only when the device names none, as /updates
 -- decides. api_preview_update takes its answer and `why` from one Rust lookup (_explain_update)
--- instead of restating the choice in SQL.
+-- instead of restating the choice in SQL. (Both functions are new in 0.3.0: step 2 creates them as
+-- they are now, as it does api_list_events, whose cursor tells twin events apart by ctid.)
 CREATE FUNCTION liveupdate._channel_selectable_by_name(public boolean, allow_device_self_set boolean,
     ios boolean, android boolean, electron boolean, platform text) RETURNS boolean
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'channel_selectable_by_name_wrapper';
@@ -797,72 +762,6 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', 'explain_update_wrapper';
 REVOKE EXECUTE ON FUNCTION liveupdate._channel_selectable_by_name(boolean, boolean, boolean, boolean, boolean, text),
     liveupdate._explain_update(jsonb) FROM PUBLIC;
-CREATE OR REPLACE FUNCTION liveupdate.api_channel_devices(input jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    fields jsonb := liveupdate._input(input, '{app_id, channel, since}');
-    app_pk bigint := liveupdate._app_pk(liveupdate._required_text(fields, 'app_id'));
-    channel liveupdate.channels;
-    since timestamptz;
-    counts jsonb;
-    total bigint;
-BEGIN
-    SELECT * INTO channel FROM liveupdate.channels AS c
-    WHERE c.id = liveupdate._channel_pk(app_pk, liveupdate._required_text(fields, 'channel'));
-    BEGIN
-        since := liveupdate._text_field(fields, 'since')::timestamptz;
-    EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_text_representation THEN
-        RAISE EXCEPTION 'field "since" must be an ISO 8601 timestamp' USING ERRCODE = '22023';
-    END;
-    since := coalesce(since, CASE WHEN channel.rollout_id IS NOT NULL THEN channel.rollout_started_at END,
-                      now() - interval '1 day');
-    SELECT coalesce(jsonb_agg(jsonb_build_object('version', per.version_name, 'devices', per.devices)
-                              ORDER BY per.devices DESC, per.version_name), '[]'),
-           coalesce(sum(per.devices), 0)
-    INTO counts, total
-    FROM (SELECT d.version_name, count(*) AS devices
-          FROM liveupdate.devices AS d
-          LEFT JOIN liveupdate.device_overrides AS o ON o.app_id = d.app_id AND o.device_id = d.device_id
-          LEFT JOIN liveupdate.channels AS named ON named.app_id = app_pk AND named.name = d.default_channel
-              AND liveupdate._channel_selectable_by_name(named.public, named.allow_device_self_set, named.ios,
-                                                         named.android, named.electron, d.platform)
-          LEFT JOIN (SELECT platform.name, (SELECT p.id FROM liveupdate.channels AS p
-                                            WHERE p.app_id = app_pk AND p.public AND CASE platform.name
-                                                WHEN 'ios' THEN p.ios WHEN 'android' THEN p.android ELSE p.electron END
-                                            ORDER BY p.id LIMIT 1) AS id
-                     FROM (VALUES ('ios'), ('android'), ('electron')) AS platform(name)) AS public
-              ON public.name = d.platform AND coalesce(d.default_channel, '') = ''
-          WHERE d.app_id = app_pk AND d.last_seen_at >= since
-            AND coalesce(o.channel_id, named.id, public.id) = channel.id
-          GROUP BY d.version_name) AS per;
-    RETURN jsonb_build_object('channel', channel.name, 'since', since, 'devices', total,
-        'bundles', (SELECT coalesce(jsonb_agg(b || jsonb_build_object('share',
-                               round((b ->> 'devices')::numeric / nullif(total, 0), 4))), '[]')
-                    FROM jsonb_array_elements(counts) AS b));
-END
-$$;
-CREATE OR REPLACE FUNCTION liveupdate.api_preview_update(input jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    fields jsonb := liveupdate._input(input, '{app_id, request}');
-    app_id text := liveupdate._required_text(fields, 'app_id');
-    app_pk bigint := liveupdate._app_pk(app_id);
-    request jsonb := fields -> 'request';
-BEGIN
-    IF jsonb_typeof(request) IS DISTINCT FROM 'object' THEN
-        RAISE EXCEPTION 'field "request" must be the update check''s JSON object' USING ERRCODE = '22023';
-    END IF;
-    IF request ? 'app_id' AND request ->> 'app_id' IS DISTINCT FROM app_id THEN
-        RAISE EXCEPTION '"app_id" is given by the path' USING ERRCODE = '22023';
-    END IF;
-    request := request || jsonb_build_object('app_id', app_id);
-    RETURN jsonb_build_object('request', request) || liveupdate._explain_update(request);
-END
-$$;
 
 -- A periodic run takes the event partitions' lock before it reads device_events: taken after the
 -- rollups' reads, a run and the first POST /stats into a day without its partition deadlocked.
@@ -907,72 +806,6 @@ BEGIN
 END
 $$;
 
--- Event pages no longer skip a twin (the same event reported twice in one batch) at a page
--- boundary: the cursor carries the row's ctid as the last tiebreaker.
-CREATE OR REPLACE FUNCTION liveupdate.api_list_events(input jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    fields jsonb := liveupdate._input(input, '{app_id, action, device_id, version, from, to, cursor, limit}');
-    app_pk bigint := liveupdate._app_pk(liveupdate._required_text(fields, 'app_id'));
-    want_action text := liveupdate._text_field(fields, 'action');
-    want_device uuid := CASE WHEN fields ? 'device_id'
-                             THEN liveupdate._device_uuid(liveupdate._text_field(fields, 'device_id')) END;
-    want_version text := liveupdate._text_field(fields, 'version');
-    range_from timestamptz;
-    range_to timestamptz;
-    cursor_text text;
-    after jsonb;
-    page_size integer := liveupdate._page_limit(fields);
-    rows jsonb;
-BEGIN
-    BEGIN
-        range_from := liveupdate._text_field(fields, 'from')::timestamptz;
-        range_to := liveupdate._text_field(fields, 'to')::timestamptz;
-    EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_text_representation THEN
-        RAISE EXCEPTION 'fields "from" and "to" must be ISO 8601 timestamps' USING ERRCODE = '22023';
-    END;
-    IF fields ? 'cursor' THEN
-        BEGIN
-            cursor_text := translate(liveupdate._text_field(fields, 'cursor'), '-_', '+/');
-            after := convert_from(decode(rpad(cursor_text, (length(cursor_text) + 3) / 4 * 4, '='), 'base64'), 'UTF8')::jsonb;
-            PERFORM (after ->> 0)::timestamptz, (after ->> 1)::uuid, (after ->> 4)::tid;
-        EXCEPTION WHEN OTHERS THEN
-            RAISE EXCEPTION 'field "cursor" is not a cursor this operation gave' USING ERRCODE = '22023';
-        END;
-    END IF;
-    SELECT jsonb_agg(to_jsonb(e) ORDER BY e.received_at DESC, e.device_id DESC, e.action DESC, e.version_name DESC,
-                     e.ctid DESC)
-    INTO rows
-    FROM (SELECT ev.received_at, ev.device_id, ev.action, ev.version_name, ev.old_version_name, ev.platform,
-                 ev.plugin_version, ev.is_prod, ev.is_emulator, ev.device_time, ev.metadata, ev.ctid
-          FROM liveupdate.device_events AS ev
-          WHERE ev.app_id = app_pk
-            AND (want_action IS NULL OR ev.action = want_action)
-            AND (want_device IS NULL OR ev.device_id = want_device)
-            AND (want_version IS NULL OR ev.version_name = want_version)
-            AND (range_from IS NULL OR ev.received_at >= range_from)
-            AND (range_to IS NULL OR ev.received_at < range_to)
-            AND (after IS NULL OR (ev.received_at, ev.device_id, ev.action, ev.version_name, ev.ctid)
-                 < ((after ->> 0)::timestamptz, (after ->> 1)::uuid, after ->> 2, after ->> 3,
-                    coalesce((after ->> 4)::tid, '(0,0)')))
-          ORDER BY ev.received_at DESC, ev.device_id DESC, ev.action DESC, ev.version_name DESC, ev.ctid DESC
-          LIMIT page_size + 1) AS e;
-    rows := coalesce(rows, '[]');
-    RETURN jsonb_build_object(
-        'events', (SELECT coalesce(jsonb_agg(r - 'ctid' ORDER BY n), '[]')
-                   FROM jsonb_array_elements(rows) WITH ORDINALITY AS x(r, n) WHERE n <= page_size),
-        'next_cursor', CASE WHEN jsonb_array_length(rows) > page_size THEN
-            -- URL-safe base64 without padding or line breaks, so it goes into a query string as it is.
-            translate(encode(convert_to(jsonb_build_array(rows -> (page_size - 1) -> 'received_at',
-                                                          rows -> (page_size - 1) -> 'device_id',
-                                                          rows -> (page_size - 1) -> 'action',
-                                                          rows -> (page_size - 1) -> 'version_name',
-                                                          rows -> (page_size - 1) -> 'ctid')::text, 'UTF8'),
-                             'base64'), E'+/=\n', '-_') END);
-END
-$$;
 
 -- A plain pg_restore (outside replica mode) is told how to restore at the first bundle, instead
 -- of meeting whichever rule the table order breaks first.
