@@ -134,8 +134,9 @@ pub(crate) fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<O
         // has none); no row for an unknown app.
         let mut expose_metadata = None;
         for row in rows {
-            expose_metadata = Some(row.get::<bool>(2)?.unwrap_or(false));
-            if let Some(found) = read_candidate(&row, req.platform)? {
+            let exposes = row.get::<bool>(2)?.unwrap_or(false);
+            expose_metadata = Some(exposes);
+            if let Some(found) = read_candidate(&row, req.platform, exposes)? {
                 return Ok(Some(found));
             }
         }
@@ -150,7 +151,11 @@ pub(crate) fn lookup(client: &SpiClient<'_>, req: &UpdateRequest) -> SpiResult<O
 
 /// The device's channel from one candidate row; None when the row has none or the device may
 /// not select it: a channel it names must be open to devices and on for its platform.
-fn read_candidate(row: &SpiHeapTupleData<'_>, platform: Platform) -> SpiResult<Option<Found>> {
+fn read_candidate(
+    row: &SpiHeapTupleData<'_>,
+    platform: Platform,
+    expose_metadata: bool,
+) -> SpiResult<Option<Found>> {
     let Some(via) = row.get::<i32>(3)?.map(Via::from_priority) else { return Ok(None) };
     let channel = channel::read_rules(row, 5, via == Via::Override)?;
     if via == Via::DefaultChannel && !channel.selectable_by_name(platform) {
@@ -164,7 +169,7 @@ fn read_candidate(row: &SpiHeapTupleData<'_>, platform: Platform) -> SpiResult<O
     };
     let failed_on_device = row.get::<bool>(28)?.unwrap_or(false);
     Ok(Some(Found {
-        expose_metadata: row.get::<bool>(2)?.unwrap_or(false),
+        expose_metadata,
         target: Some(Target { channel, bundle, failed_on_device }),
         bundle_pk: bundle_pk.unwrap_or(0),
         chosen: Some((channel_pk, via)),

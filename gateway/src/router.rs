@@ -37,13 +37,13 @@ impl Endpoint {
             Routed::MethodNotAllowed { allow, route } => {
                 // Labels as earlier releases had them: a 405 under `/v1` or `/console` is theirs.
                 let label = match route {
-                    _ if is_management(path) => "management",
+                    _ if routes::is_management_path(path) => "management",
                     Served::Gateway(route) if route.service == Service::Console => "console",
                     _ => "method_not_allowed",
                 };
                 Endpoint::MethodNotAllowed { allow, label }
             }
-            Routed::NotFound => Endpoint::NotFound { management: is_management(path) },
+            Routed::NotFound => Endpoint::NotFound { management: routes::is_management_path(path) },
             Routed::BadPath => Endpoint::BadPath,
         }
     }
@@ -81,11 +81,6 @@ impl Endpoint {
             Endpoint::NotFound { management: false } => "not_found",
         }
     }
-}
-
-/// Whether `path` is the management API's (its errors have the management API's shape).
-pub fn is_management(path: &str) -> bool {
-    routes::is_management_path(path)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use crate::client_address::client_address;
 use crate::connection_limit::ConnectionsPerAddress;
 use crate::response::{ApiError, Body};
-use crate::router::{self, Endpoint};
+use crate::router::Endpoint;
 use crate::state::State;
 use crate::{console, files, handlers, management};
 
@@ -48,7 +48,9 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: IpAddr) -> 
             Service::OpenApi => Ok(management::openapi()),
         },
         Endpoint::Management(call) => Ok(management::handle(state, request, call.clone(), client).await),
-        Endpoint::MethodNotAllowed { allow, .. } if router::is_management(request.uri().path()) => {
+        Endpoint::MethodNotAllowed { allow, .. }
+            if liveupdate_api::routes::is_management_path(request.uri().path()) =>
+        {
             Ok(management::method_not_allowed(allow))
         }
         Endpoint::MethodNotAllowed { allow, .. } => Err(ApiError::method_not_allowed(allow)),
